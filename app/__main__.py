@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ev-battery-monitor {__version__}")
         return 0
     if options.self_test:
-        from app.selftest import run_self_test
+        from widgets.selftest import run_self_test  # lazy: renders a plot, so needs Qt
 
         return run_self_test()
     from widgets.application import run_gui  # lazy: the only door from app into widgets
