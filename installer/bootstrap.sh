@@ -57,7 +57,7 @@ case "$what" in
     test)
         .venv/bin/ruff format --check .
         .venv/bin/ruff check .
-        .venv/bin/lint-imports
+        .venv/bin/lint-imports --no-logo
         QT_QPA_PLATFORM=offscreen exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
         ;;
     *)
