@@ -161,6 +161,13 @@ class Workspace:
     def _connect(self) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:  # before anything writes to it, WAL mode included
+                db.close()
+                raise StoreError(
+                    f"{self.path}: the workspace has schema version {version}, newer than this "
+                    f"program's {SCHEMA_VERSION}; use a newer version of the program"
+                )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
@@ -197,12 +204,6 @@ class Workspace:
     def _migrate(self) -> None:
         with self._lock:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                self._db.close()
-                raise StoreError(
-                    f"{self.path}: the workspace has schema version {version}, newer than this "
-                    f"program's {SCHEMA_VERSION}; use a newer version of the program"
-                )
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 with self._transaction():
                     for statement in _statements(MIGRATIONS[target - 1]):

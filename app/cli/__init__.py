@@ -16,7 +16,9 @@ from app import __version__, logs
 from app.errors import LoadCancelled, MonitorError
 
 # command name -> module that registers it
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "export": "app.cli.export",
+}
 
 log = logging.getLogger(__name__)
 
