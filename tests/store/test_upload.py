@@ -1,0 +1,128 @@
+"""Upload, read back, re-upload and summaries against the real server."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.store import connect, list_sessions, migrate, read_traces, summary, upload_session
+from app.store.copy import PG_EPOCH_UNIX_US
+from tests.store.helpers import ORIGIN_EPOCH_S, make_upload
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def conn(admin_conninfo):
+    with connect(admin_conninfo) as conn:
+        migrate(conn, prefer_timescaledb=False)
+        yield conn
+
+
+def test_upload_reads_back_the_valid_samples_exactly(conn):
+    upload = make_upload()
+    result = upload_session(conn, upload)
+
+    assert not result.already_present
+    expected_total = sum(int(np.count_nonzero(t.valid)) for t in upload.traces)
+    assert result.sample_count == expected_total
+    back = {t.key: t for t in read_traces(conn, result.session_id)}
+    assert set(back) == {t.key for t in upload.traces}
+    for original in upload.traces:
+        stored = back[original.key]
+        np.testing.assert_array_equal(stored.values, original.values[original.valid])
+        np.testing.assert_allclose(stored.time_s, original.time_s[original.valid], atol=1e-6)
+        assert stored.unit == original.unit and stored.role == original.role
+
+
+def test_uploading_the_same_capture_twice_says_it_is_there(conn):
+    first = upload_session(conn, make_upload())
+    second = upload_session(conn, make_upload())
+
+    assert second.already_present and second.session_id == first.session_id
+    assert len(list_sessions(conn)) == 1
+    count = conn.execute("SELECT count(*) FROM evbm.samples").fetchone()[0]
+    assert count == first.sample_count
+
+
+def test_the_same_capture_of_another_vehicle_is_a_new_session(conn):
+    first = upload_session(conn, make_upload(vehicle="car A"))
+    upload = make_upload(vehicle="car B")
+    upload.source_sha256 = make_upload(vehicle="car A").source_sha256
+    second = upload_session(conn, upload)
+    assert not second.already_present and second.session_id != first.session_id
+
+
+def test_a_session_name_full_of_quotes_and_sql_is_stored_as_text(conn):
+    name = 'x\'); DROP TABLE evbm.samples; -- "quoted" $$dollar$$ \\ back'
+    result = upload_session(conn, make_upload(name=name, vehicle="Robert'); DROP--"))
+
+    (stored,) = list_sessions(conn, vehicle="Robert'); DROP--")
+    assert stored.name == name and stored.id == result.session_id
+    assert conn.execute("SELECT to_regclass('evbm.samples')").fetchone()[0] is not None
+
+
+def _numpy_summary(time_us, values, t0_us, bucket_us, width_px):
+    keep = (time_us >= t0_us) & (time_us < t0_us + bucket_us * width_px)
+    buckets = (time_us[keep] - t0_us) // bucket_us
+    found = np.unique(buckets)
+    minimum = np.array([values[keep][buckets == b].min() for b in found])
+    maximum = np.array([values[keep][buckets == b].max() for b in found])
+    return found, minimum, maximum
+
+
+def test_raw_summary_equals_numpy(conn):
+    upload = make_upload(samples=20_000)
+    session_id = upload_session(conn, upload).session_id
+    ids = dict(conn.execute("SELECT g.name, g.id FROM evbm.signals g").fetchall())
+    start_s, end_s, width = 12.5, 130.0, 300
+
+    result = summary(conn, session_id, list(ids.values()), start_s, end_s, width)
+
+    origin_us = round(ORIGIN_EPOCH_S * 1e6) - PG_EPOCH_UNIX_US
+    t0_us = origin_us + round(start_s * 1e6)
+    bucket_us = -(-round((end_s - start_s) * 1e6) // width)
+    for trace in upload.traces:
+        got = result[ids[trace.signal]]
+        assert got.source == "raw"
+        time_us = np.round(trace.time_s[trace.valid] * 1e6).astype(np.int64) + origin_us
+        buckets, minimum, maximum = _numpy_summary(
+            time_us, trace.values[trace.valid], t0_us, bucket_us, width
+        )
+        np.testing.assert_allclose(got.time_s, start_s + buckets * bucket_us / 1e6)
+        np.testing.assert_array_equal(got.minimum, minimum)
+        np.testing.assert_array_equal(got.maximum, maximum)
+
+
+def test_aggregate_summary_equals_numpy_over_minutes(conn):
+    upload = make_upload(samples=20_000)
+    for trace in upload.traces:
+        trace.time_s = trace.time_s * 60  # ten hours, so that buckets span minutes
+    session_id = upload_session(conn, upload).session_id
+    ids = dict(conn.execute("SELECT g.name, g.id FROM evbm.signals g").fetchall())
+    start_s, end_s, width = 1000.0, 30000.0, 200
+
+    result = summary(conn, session_id, list(ids.values()), start_s, end_s, width)
+
+    origin_us = round(ORIGIN_EPOCH_S * 1e6) - PG_EPOCH_UNIX_US
+    t0_us = origin_us + round(start_s * 1e6)
+    t1_us = origin_us + round(end_s * 1e6)
+    bucket_us = -(-(t1_us - t0_us) // width)
+    for trace in upload.traces:
+        got = result[ids[trace.signal]]
+        assert got.source == "aggregate"
+        time_us = np.round(trace.time_s[trace.valid] * 1e6).astype(np.int64) + origin_us
+        values = trace.values[trace.valid]
+        minute_us = time_us // 60_000_000 * 60_000_000
+        keep = (minute_us >= t0_us // 60_000_000 * 60_000_000) & (minute_us < t1_us)
+        buckets = np.clip((minute_us[keep] - t0_us) // bucket_us, 0, width - 1)
+        # PostgreSQL's integer division truncates towards zero, numpy's floors: the first,
+        # partial minute is clipped into bucket 0 either way
+        found = np.unique(buckets)
+        np.testing.assert_array_equal(
+            got.minimum, [values[keep][buckets == b].min() for b in found]
+        )
+        np.testing.assert_array_equal(
+            got.maximum, [values[keep][buckets == b].max() for b in found]
+        )
+        assert got.count.sum() == np.count_nonzero(keep)
