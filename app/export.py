@@ -20,6 +20,7 @@ destination only when complete; a destination that cannot be written raises
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -159,7 +160,7 @@ def read_labels(path: str | Path, format: str | None = None) -> list[Label]:
             raise ExportError(f"{path}: expected a list of labels")
         numbered = [(f"entry {i + 1}", r) for i, r in enumerate(records)]
     else:
-        reader = csv.DictReader(text.splitlines())
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         missing = {"id", "session", "start_s", "end_s", "class"} - set(reader.fieldnames or ())
         if missing:
             raise ExportError(f"{path}, line 1: missing columns {', '.join(sorted(missing))}")
