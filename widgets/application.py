@@ -1,0 +1,57 @@
+"""The window's entry point: ``run_gui(options)`` from ``app/__main__.py``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from app import logs
+from app.paths import shipped_dir
+
+log = logging.getLogger(__name__)
+
+
+def run_gui(options) -> int:
+    """Open the main window; then the demo, or the captures named on the command line."""
+    logs.configure()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("EV Battery Monitor")
+    app.setOrganizationName("ev-battery-monitor")
+    icon = _icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=False, useOpenGL=False)
+    from widgets.main_window import MainWindow
+    from widgets.notifications import install_exception_hooks
+
+    window = MainWindow()
+    install_exception_hooks(window.notifications)
+    window.show()
+    log.info("window opened")
+    databases = [Path(d) for d in getattr(options, "dbc", []) or []] or None
+    if getattr(options, "demo", False):
+        QTimer.singleShot(0, window.open_demo)
+    elif getattr(options, "captures", None):
+        QTimer.singleShot(0, lambda: window.open_capture(options.captures[0], databases))
+    if getattr(options, "db", None):
+        window.notifications.notify(
+            "info", "The shared database connection is chosen in the Database menu."
+        )
+    return app.exec()
+
+
+def _icon() -> QIcon | None:
+    folder = shipped_dir("resources") / "icons"
+    for name in ("ev-battery-monitor.svg", "ev-battery-monitor-256.png", "icon.png"):
+        if (folder / name).exists():
+            return QIcon(str(folder / name))
+    found = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    return QIcon(str(found[-1])) if found else None

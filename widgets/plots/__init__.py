@@ -1,0 +1,1 @@
+"""Stacked time plots of traces: the plot stack, one plot, curves, axes, cursors."""
