@@ -146,7 +146,7 @@ def _label(row: tuple) -> Label:
         confidence,
         status,
         author,
-        _version,
+        version,
         created_at,
         origin,
         sha256,
@@ -165,6 +165,7 @@ def _label(row: tuple) -> Label:
         origin_epoch_s=origin.timestamp(),
         id=str(label_id),
         created_at=created_at.timestamp(),
+        version=version,
     )
 
 
