@@ -4,14 +4,16 @@ A plot column of one pixel can show at most a vertical stroke from the lowest to
 value that falls in it. :class:`MinMaxPyramid` precomputes, once per trace, the minimum and the
 maximum of every bucket of ``BASE_BUCKET`` samples, then of every ``FACTOR`` such buckets, and so
 on. Drawing a visible time range at a width of ``columns`` pixels then picks the coarsest level
-that still gives at least one bucket per column and returns two points per bucket: about two
-points per pixel column whatever the trace's length, and every peak still visible.
+that still gives at least one bucket per column and returns two points per bucket: two to four
+points per pixel column whatever the trace's length, and every peak still visible. A range of
+fewer than ``BASE_BUCKET`` samples per column is drawn from the samples themselves.
 
 Invalid samples (``Trace.valid`` False) are NaN in the summary: a bucket with no valid sample
 gives NaN points, which plots draw as gaps (``connect="finite"``), and the valid minimum and
 maximum over a range (:meth:`value_range`) is what a plot's Y autoscale uses. The summary costs
-about 1/``BASE_BUCKET`` × 16 × 4/3 bytes per sample (≈ 1.3 bytes with the defaults), against the
-17 bytes per sample of the trace itself.
+about 16 / ``BASE_BUCKET`` × 2 bytes per sample (2 bytes with the defaults), plus a NaN-masked
+copy of the values (8 bytes) when some samples are invalid, against the 17 bytes per sample
+of the trace itself.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BASE_BUCKET = 16
-FACTOR = 4
+FACTOR = 2
 
 
 @dataclass(frozen=True)

@@ -95,11 +95,14 @@ class _Worker(QObject):
         pyramids = {}
         for number, trace in enumerate(traces):
             pyramids[trace.key] = MinMaxPyramid(trace.time_s, trace.values, trace.valid)
-            self.progress(number + 1, len(traces))
+            if not self.progress(number + 1, len(traces)):
+                raise LoadCancelled("cancelled by the user")
 
         sha256 = getattr(session, "capture_sha256", None) or _sha256(
             request.capture_path, self.progress
         )
+        if self.cancel_requested:  # asked while the last step ran: honour it all the same
+            raise LoadCancelled("cancelled by the user")
         elapsed = time.perf_counter() - started
         log.info("loaded %s: %d traces in %.2f s", request.capture_path, len(traces), elapsed)
         return LoadResult(request, session, pyramids, sha256, elapsed)

@@ -147,7 +147,12 @@ def _table(columns: list[str]) -> QTableWidget:
     table.setHorizontalHeaderLabels(columns)
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    header.resizeSection(0, 280)
+    for column in range(2, len(columns)):
+        header.resizeSection(column, 120)
     table.setAlternatingRowColors(True)
     return table
 

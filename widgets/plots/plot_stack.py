@@ -87,6 +87,7 @@ class PlotStack(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.drop_area)
+        self.layout_changed.connect(self.align_axes)
 
     # Session -----------------------------------------------------------------------------
 
@@ -157,6 +158,12 @@ class PlotStack(QWidget):
             return
         index = self._plots.index(self.current_plot) if self.current_plot in self._plots else 0
         self.set_current_plot(self._plots[(index + step) % len(self._plots)])
+
+    def align_axes(self) -> None:
+        """Give every plot room for as many right-hand axes as the widest plot has."""
+        slots = max((len(plot.groups) - 1 for plot in self._plots), default=0)
+        for plot in self._plots:
+            plot.set_right_slots(max(slots, 0))
 
     def _relink(self) -> None:
         """Link every plot's time axis to the top plot; only the bottom one labels time."""

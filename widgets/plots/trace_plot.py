@@ -23,7 +23,7 @@ from widgets.theme import Theme
 
 TRACE_MIME = "application/x-evbm-trace-keys"
 LEFT_AXIS_WIDTH = 72
-RIGHT_AXIS_WIDTH = 64
+RIGHT_AXIS_WIDTH = 80
 
 
 def trace_mime(keys: list[str]) -> QMimeData:
@@ -72,6 +72,8 @@ class TracePlot(pg.PlotWidget):
         self.curves: dict[str, TraceCurve] = {}
         self.groups: list[AxisGroup] = []
         self.is_current = False
+        self.right_slots = 0
+        self._spacers: list[pg.AxisItem] = []
 
         item = self.getPlotItem()
         item.setMenuEnabled(False)
@@ -148,7 +150,7 @@ class TracePlot(pg.PlotWidget):
         self.theme = theme
         self.setBackground(theme.plot_background)
         item = self.getPlotItem()
-        for name in ("left", "bottom", "right"):
+        for name in ("left", "bottom"):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(theme.plot_foreground))
             axis.setTextPen(pg.mkPen(theme.plot_foreground))
@@ -207,12 +209,42 @@ class TracePlot(pg.PlotWidget):
             group.viewbox.addItem(curve.item)
             self.legend.addItem(curve.item, curve.name())
 
-        item.showAxis("right", len(self.groups) > 1)
+        self._layout_spacers()
         for group in self.groups:
             group.axis.setLabel(_axis_label(group))
             group.axis.enableAutoSIPrefix(False)
         self.apply_theme(self.theme)
         self._on_viewbox_resized()
+
+    def set_right_slots(self, slots: int) -> None:
+        """Reserve room for ``slots`` right-hand axes, used or blank, so that the time axes of
+        plots with different numbers of units line up in the stack."""
+        if slots != self.right_slots:
+            self.right_slots = slots
+            self._layout_spacers()
+
+    def _layout_spacers(self) -> None:
+        item = self.getPlotItem()
+        for spacer in self._spacers:
+            item.layout.removeItem(spacer)
+            self.scene().removeItem(spacer)
+        self._spacers = []
+        used = max(len(self.groups) - 1, 0)
+        item.showAxis("right", used > 0 or self.right_slots > 0)
+        if used == 0:
+            blank = pg.AxisItem("right")
+            item.setAxisItems({"right": blank})
+            item.showAxis("right", self.right_slots > 0)
+            blank.setStyle(showValues=False)
+            blank.setPen(pg.mkPen(None))
+            blank.setWidth(RIGHT_AXIS_WIDTH)
+        for index in range(max(used + 1, 2), self.right_slots + 1):
+            spacer = pg.AxisItem("right")
+            spacer.setStyle(showValues=False)
+            spacer.setPen(pg.mkPen(None))
+            spacer.setWidth(RIGHT_AXIS_WIDTH)
+            item.layout.addItem(spacer, 2, 1 + index)
+            self._spacers.append(spacer)
 
     def _new_group(self, key: str, curve: TraceCurve, index: int) -> AxisGroup:
         item = self.getPlotItem()
@@ -281,7 +313,8 @@ class TracePlot(pg.PlotWidget):
 
 
 def _axis_label(group: AxisGroup) -> str:
-    if group.is_enum or len(group.curves) == 1:
-        return group.curves[0].name()
+    """The unit (the legend names the traces); an enum or unitless trace's own name."""
     unit = group.curves[0].trace.unit
-    return f"[{unit}]" if unit else ""
+    if group.is_enum or not unit:
+        return group.curves[0].trace.signal if len(group.curves) == 1 else ""
+    return unit
