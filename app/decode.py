@@ -1,0 +1,538 @@
+"""Decoding frames into traces, one message at a time over all of its frames.
+
+For every message of a database we build a *plan* once (cached on the LoadedDatabase):
+for each signal, which bytes it spans, how to shift and mask a 64-bit window of them, its
+sign, float type, scale and offset, and where it sits in the multiplexer tree. Decoding a
+message is then a few numpy operations per signal over all frames of that message, never
+a Python loop over frames.
+
+What goes wrong in real traffic is counted, not raised: payloads shorter than the message
+(the signals that fit are decoded, the others are invalid), multiplexer values the database
+does not define, "not available" raw values (all ones) and values outside the database's
+range (both kept in the trace but marked invalid), and frames whose ID no database knows.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.frames import FrameTable
+from app.progress import ProgressCallback, report
+from app.traces import Trace
+
+log = logging.getLogger(__name__)
+
+EXTENDED_FLAG = 0x80000000
+J1939_PGN_MASK = 0x3FFFF
+# Signals that legitimately run through all-ones: counters, checksums, multiplexers.
+NOT_AVAILABLE_EXEMPT = re.compile(
+    r"(counter|cnt|alive|checksum|crc|seq|rolling|mux|multiplex)", re.IGNORECASE
+)
+NOT_AVAILABLE_MIN_BITS = 4
+
+
+# ---------------------------------------------------------------------------------------
+# Results.
+
+
+@dataclass
+class MessageReport:
+    """What happened decoding one message on one channel."""
+
+    message: str
+    frame_id: int
+    is_extended_id: bool
+    channel: int
+    database: str
+    frames: int = 0
+    short_payloads: int = 0
+    unknown_multiplexer_values: int = 0
+    unknown_multiplexer_examples: list[int] = field(default_factory=list)
+    invalid_samples: dict[str, int] = field(default_factory=dict)  # signal -> count
+
+    @property
+    def invalid_total(self) -> int:
+        return sum(self.invalid_samples.values())
+
+
+@dataclass
+class DecodeReport:
+    messages: list[MessageReport] = field(default_factory=list)
+    # (channel, arbitration_id, is_extended_id) -> frames no database describes
+    unknown_ids: dict[tuple[int, int, bool], int] = field(default_factory=dict)
+    skipped_frames: int = 0  # error and remote frames
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def decoded_frames(self) -> int:
+        return sum(m.frames for m in self.messages)
+
+    @property
+    def unknown_frames(self) -> int:
+        return sum(self.unknown_ids.values())
+
+    def summary_lines(self) -> list[str]:
+        """Human-readable lines for the command line and the load dialog."""
+        lines = [
+            f"{self.decoded_frames} frames decoded in {len(self.messages)} messages; "
+            f"{self.unknown_frames} frames on {len(self.unknown_ids)} IDs no database knows; "
+            f"{self.skipped_frames} error/remote frames skipped"
+        ]
+        for m in self.messages:
+            problems = []
+            if m.short_payloads:
+                problems.append(f"{m.short_payloads} short payloads")
+            if m.unknown_multiplexer_values:
+                shown = ", ".join(str(v) for v in m.unknown_multiplexer_examples)
+                problems.append(
+                    f"{m.unknown_multiplexer_values} frames with multiplexer values "
+                    f"the database does not define ({shown})"
+                )
+            if m.invalid_total:
+                problems.append(f"{m.invalid_total} invalid samples")
+            if problems:
+                lines.append(f"{m.message} (channel {m.channel}): " + "; ".join(problems))
+        lines.extend(self.warnings)
+        return lines
+
+
+@dataclass
+class DecodeResult:
+    traces: list[Trace]
+    report: DecodeReport
+
+
+# ---------------------------------------------------------------------------------------
+# Plans: everything about a message that does not depend on the frames.
+
+
+@dataclass
+class SignalPlan:
+    name: str
+    window: int  # first byte of the 8-byte window the signal is read from
+    shift: int
+    length: int
+    big_endian: bool
+    extra_byte: int  # the 9th byte for signals spanning 9 bytes, else -1
+    extra_shift: int
+    last_byte: int  # the payload must reach this byte for the signal to fit
+    signed: bool
+    float_bits: int  # 0, 32 or 64
+    scale: float
+    offset: float
+    minimum: float | None
+    maximum: float | None
+    not_available: int | None  # the raw all-ones value when it means "not available"
+    multiplexer: str | None
+    multiplexer_ids: tuple[int, ...]
+    is_multiplexer: bool
+    unit: str
+    choices: dict[int, str] | None
+    comment: str
+
+
+@dataclass
+class MessagePlan:
+    name: str
+    frame_id: int
+    is_extended_id: bool
+    length: int
+    j1939: bool
+    signals: list[SignalPlan]
+    children: dict[str | None, list[SignalPlan]]  # multiplexer name (None: root) -> signals
+    width: int  # bytes of padded payload every window fits in
+
+
+def plan_for(message) -> MessagePlan | None:
+    """The decode plan of a cantools message, or None when it cannot be decoded here."""
+    if getattr(message, "is_container", False):
+        return None
+    signals = [_signal_plan(s) for s in message.signals if 0 < s.length <= 64]
+    children: dict[str | None, list[SignalPlan]] = {}
+    for signal in signals:
+        children.setdefault(signal.multiplexer, []).append(signal)
+    width = max([message.length, 8] + [s.window + 9 for s in signals])
+    return MessagePlan(
+        name=message.name,
+        frame_id=message.frame_id,
+        is_extended_id=bool(message.is_extended_frame),
+        length=message.length,
+        j1939=message.protocol == "j1939",
+        signals=signals,
+        children=children,
+        width=width,
+    )
+
+
+def _signal_plan(signal) -> SignalPlan:
+    length = signal.length
+    if signal.byte_order == "little_endian":
+        big_endian = False
+        first_byte, lsb = divmod(signal.start, 8)
+        last_byte = (signal.start + length - 1) // 8
+        window = max(0, min(first_byte, last_byte - 7))
+        shift = signal.start - 8 * window
+    else:
+        big_endian = True
+        # cantools gives the MSB in the DBC's sawtooth numbering; count bits instead from
+        # the first byte's MSB (bit 0) on, as a big-endian integer reads them.
+        first_byte, bit = divmod(signal.start, 8)
+        msb = first_byte * 8 + (7 - bit)
+        lsb = msb + length - 1
+        last_byte = lsb // 8
+        window = max(0, min(first_byte, last_byte - 7))
+        shift = 8 * (window + 8) - 1 - lsb
+    extra_byte, extra_shift = -1, 0
+    if last_byte - first_byte >= 8:  # 9 bytes: the window holds 8, one more comes apart
+        if big_endian:
+            window = first_byte + 1
+            shift = 8 * (window + 8) - 1 - lsb
+            extra_byte, extra_shift = first_byte, 64 - shift
+        else:
+            window = first_byte
+            shift = signal.start - 8 * window
+            extra_byte, extra_shift = last_byte, 64 - shift
+
+    float_bits = length if signal.is_float and length in (32, 64) else 0
+    choices = None
+    if signal.choices:
+        choices = {int(k): str(v) for k, v in signal.choices.items()}
+    not_available = None
+    if (
+        not signal.is_signed
+        and not float_bits
+        and not signal.is_multiplexer
+        and length >= NOT_AVAILABLE_MIN_BITS
+        and not NOT_AVAILABLE_EXEMPT.search(signal.name)
+        and not (choices and ((1 << length) - 1) in choices)
+    ):
+        not_available = (1 << length) - 1
+    return SignalPlan(
+        name=signal.name,
+        window=window,
+        shift=shift,
+        length=length,
+        big_endian=big_endian,
+        extra_byte=extra_byte,
+        extra_shift=extra_shift,
+        last_byte=last_byte,
+        signed=bool(signal.is_signed),
+        float_bits=float_bits,
+        scale=float(signal.scale),
+        offset=float(signal.offset),
+        minimum=None if signal.minimum is None else float(signal.minimum),
+        maximum=None if signal.maximum is None else float(signal.maximum),
+        not_available=not_available,
+        multiplexer=signal.multiplexer_signal,
+        multiplexer_ids=tuple(signal.multiplexer_ids or ()),
+        is_multiplexer=bool(signal.is_multiplexer),
+        unit=signal.unit or "",
+        choices=choices,
+        comment=_comment_text(signal.comment),
+    )
+
+
+def _comment_text(comment) -> str:
+    if comment is None:
+        return ""
+    if isinstance(comment, dict):
+        return next(iter(comment.values()), "") or ""
+    return str(comment)
+
+
+def _plans(database) -> dict[int, MessagePlan]:
+    """Plans of one LoadedDatabase by message index, built once and kept on it."""
+    if not database.plans:
+        for i, message in enumerate(database.db.messages):
+            plan = plan_for(message)
+            if plan is not None:
+                database.plans[i] = plan
+    return database.plans
+
+
+# ---------------------------------------------------------------------------------------
+# Bit extraction over many frames.
+
+
+def extract_raw(data: np.ndarray, plan: SignalPlan) -> np.ndarray:
+    """The raw unsigned values of ``plan`` for every row of ``data`` (uint64).
+
+    ``data`` is uint8 of shape (n, width) with width >= plan.window + 8.
+    """
+    window = np.ascontiguousarray(data[:, plan.window : plan.window + 8])
+    words = window.view(">u8" if plan.big_endian else "<u8").reshape(-1)
+    raw = words >> np.uint64(plan.shift) if plan.shift else words.astype(np.uint64)
+    if plan.extra_byte >= 0:
+        raw = raw | (data[:, plan.extra_byte].astype(np.uint64) << np.uint64(plan.extra_shift))
+    if plan.length < 64:
+        raw = raw & np.uint64((1 << plan.length) - 1)
+    return raw
+
+
+def physical(raw: np.ndarray, plan: SignalPlan) -> np.ndarray:
+    """Physical float64 values from raw values: sign, float type, scale and offset."""
+    if plan.float_bits == 32:
+        with np.errstate(invalid="ignore"):  # signalling NaNs in the payload stay NaN
+            values = raw.astype(np.uint32).view(np.float32).astype(np.float64)
+    elif plan.float_bits == 64:
+        values = raw.view(np.float64).copy()
+    elif plan.signed:
+        if plan.length == 64:
+            values = raw.view(np.int64).astype(np.float64)
+        else:
+            sign = np.int64(1 << (plan.length - 1))
+            values = ((raw.astype(np.int64) ^ sign) - sign).astype(np.float64)
+    else:
+        values = raw.astype(np.float64)
+    if plan.scale != 1.0:
+        values *= plan.scale
+    if plan.offset != 0.0:
+        values += plan.offset
+    return values
+
+
+def validity(raw: np.ndarray, values: np.ndarray, plan: SignalPlan) -> np.ndarray:
+    valid = np.isfinite(values) if plan.float_bits else np.ones(len(values), bool)
+    if plan.not_available is not None:
+        valid &= raw != np.uint64(plan.not_available)
+    tolerance = abs(plan.scale) * 1e-6 + 1e-12
+    if plan.minimum is not None:
+        valid &= values >= plan.minimum - tolerance
+    if plan.maximum is not None:
+        valid &= values <= plan.maximum + tolerance
+    return valid
+
+
+# ---------------------------------------------------------------------------------------
+# Decoding.
+
+
+def decode_frames(
+    frames: FrameTable, databases: Sequence, progress: ProgressCallback | None = None
+) -> DecodeResult:
+    """Decode every signal of every message present in ``frames``.
+
+    ``databases`` are LoadedDatabase objects; one with ``channel`` set applies only to
+    frames of that channel. Traces come in database, message and signal order.
+    """
+    result = DecodeResult([], DecodeReport())
+    data_frames = ~(frames.is_error | frames.is_remote)
+    result.report.skipped_frames = int(len(frames) - np.count_nonzero(data_frames))
+    groups = _group_frames(frames, data_frames)
+    claimed = np.zeros(len(groups), bool)
+
+    work = _match_messages(groups, databases, claimed)
+    total = max(1, len(work))
+    for done, (database, plan, rows, channel, label) in enumerate(work):
+        report(progress, done, total)
+        traces, message_report = _decode_message(frames, rows, plan, database, channel, label)
+        result.traces.extend(traces)
+        result.report.messages.append(message_report)
+    report(progress, total, total)
+
+    for i, (channel, frame_id, extended, rows) in enumerate(groups):
+        if not claimed[i]:
+            result.report.unknown_ids[(channel, frame_id, extended)] = len(rows)
+    log.info(
+        "decoded %d frames into %d traces; %d frames on %d unknown IDs",
+        result.report.decoded_frames,
+        len(result.traces),
+        result.report.unknown_frames,
+        len(result.report.unknown_ids),
+    )
+    return result
+
+
+def _group_frames(frames: FrameTable, keep: np.ndarray) -> list[tuple[int, int, bool, np.ndarray]]:
+    """(channel, arbitration_id, is_extended_id, row indices) for each distinct ID."""
+    rows = np.flatnonzero(keep)
+    if len(rows) == 0:
+        return []
+    key = (
+        (frames.channel[rows].astype(np.int64) & 0x7FFF) << 33
+        | frames.is_extended_id[rows].astype(np.int64) << 32
+        | frames.arbitration_id[rows].astype(np.int64)
+    )
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    ends = np.r_[starts[1:], len(sorted_key)]
+    groups = []
+    for start, end in zip(starts, ends, strict=True):
+        k = int(sorted_key[start])
+        groups.append((k >> 33, k & 0xFFFFFFFF, bool(k >> 32 & 1), rows[order[start:end]]))
+    return groups
+
+
+def _match_messages(groups, databases, claimed) -> list:
+    """(database, plan, rows, channel, label) for every message some frames belong to."""
+    work = []
+    for database in databases:
+        plans = _plans(database)
+        exact = {}
+        by_pgn = {}
+        for plan in plans.values():
+            frame_id = plan.frame_id & ~EXTENDED_FLAG
+            if plan.j1939 and plan.is_extended_id:
+                by_pgn.setdefault(_pgn(frame_id), plan)
+            else:
+                exact[(frame_id, plan.is_extended_id)] = plan
+
+        j1939_rows: dict[tuple[int, str], dict[int, list[np.ndarray]]] = {}
+        for i, (channel, frame_id, extended, rows) in enumerate(groups):
+            if database.channel is not None and database.channel != channel:
+                continue
+            plan = exact.get((frame_id, extended))
+            if plan is not None:
+                claimed[i] = True
+                work.append((database, plan, rows, channel, plan.name))
+                continue
+            plan = by_pgn.get(_pgn(frame_id)) if extended else None
+            if plan is not None:
+                claimed[i] = True
+                sources = j1939_rows.setdefault((channel, plan.name), {})
+                sources.setdefault(frame_id & 0xFF, []).append(rows)
+        by_name = {plan.name: plan for plan in by_pgn.values()}
+        for (channel, name), sources in j1939_rows.items():
+            for source, parts in sorted(sources.items()):
+                label = name if len(sources) == 1 else f"{name} (SA 0x{source:02X})"
+                work.append((database, by_name[name], np.concatenate(parts), channel, label))
+    return work
+
+
+def _pgn(frame_id: int) -> int:
+    """The J1939 parameter group number: PDU1 (PF < 240) drops the destination address."""
+    pgn = (frame_id >> 8) & J1939_PGN_MASK
+    if (pgn >> 8) & 0xFF < 240:
+        pgn &= ~0xFF
+    return pgn
+
+
+def _decode_message(frames, rows, plan: MessagePlan, database, channel, label):
+    rows = np.sort(rows)
+    message_report = MessageReport(
+        message=label,
+        frame_id=plan.frame_id & ~EXTENDED_FLAG,
+        is_extended_id=plan.is_extended_id,
+        channel=channel,
+        database=database.path.name,
+        frames=len(rows),
+    )
+    data = _padded(frames.data, rows, plan.width)
+    dlc = frames.dlc[rows].astype(np.int64)
+    message_report.short_payloads = int(np.count_nonzero(dlc < plan.length))
+    times = frames.timestamp[rows]
+
+    traces: list[Trace] = []
+    context = _Context(plan, database, channel, label, message_report, traces, data, dlc, times)
+    context.decode_root(np.arange(len(rows)))
+    return traces, message_report
+
+
+def _padded(data: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:
+    picked = data[rows]
+    if picked.shape[1] >= width:
+        return picked
+    wide = np.zeros((len(rows), width), np.uint8)
+    wide[:, : picked.shape[1]] = picked
+    return wide
+
+
+@dataclass
+class _Context:
+    """One message's frames while its multiplexer tree is walked."""
+
+    plan: MessagePlan
+    database: object
+    channel: int
+    label: str
+    report: MessageReport
+    traces: list
+    data: np.ndarray
+    dlc: np.ndarray
+    times: np.ndarray
+
+    def decode_root(self, subset: np.ndarray) -> None:
+        """Decode the signals outside any multiplexer, then walk down the multiplexers."""
+        for signal in self.plan.children.get(None, []):
+            raw, fits = self.decode_signal(signal, subset)
+            if signal.is_multiplexer:
+                self.decode_multiplexed(signal, subset[fits], raw[fits])
+
+    def decode_signal(self, signal: SignalPlan, subset: np.ndarray):
+        data = self.data[subset]
+        raw = extract_raw(data, signal)
+        values = physical(raw, signal)
+        fits = self.dlc[subset] > signal.last_byte
+        valid = validity(raw, values, signal) & fits
+        values[~fits] = np.nan
+        invalid = int(len(valid) - np.count_nonzero(valid))
+        if invalid:
+            self.report.invalid_samples[signal.name] = (
+                self.report.invalid_samples.get(signal.name, 0) + invalid
+            )
+        self.traces.append(
+            Trace(
+                signal=signal.name,
+                message=self.label,
+                channel=self.channel,
+                time_s=self.times[subset],
+                values=values,
+                valid=valid,
+                unit=signal.unit,
+                minimum=signal.minimum,
+                maximum=signal.maximum,
+                choices=signal.choices,
+                comment=signal.comment,
+                extra={
+                    "database": self.database.path.name,
+                    "database_sha256": self.database.sha256,
+                    "dbc_message": self.plan.name,
+                    "frame_id": self.report.frame_id,
+                },
+            )
+        )
+        return raw, fits
+
+    def decode_multiplexed(self, multiplexer: SignalPlan, subset, selector) -> None:
+        children = self.plan.children.get(multiplexer.name, [])
+        known = set()
+        by_ids: dict[tuple[int, ...], list[SignalPlan]] = {}
+        for child in children:
+            by_ids.setdefault(child.multiplexer_ids, []).append(child)
+            known.update(child.multiplexer_ids)
+
+        unknown = ~np.isin(selector, np.fromiter(known, np.uint64, len(known)))
+        if children and unknown.any():
+            self.report.unknown_multiplexer_values += int(np.count_nonzero(unknown))
+            examples = set(self.report.unknown_multiplexer_examples)
+            examples.update(int(v) for v in np.unique(selector[unknown])[:10])
+            self.report.unknown_multiplexer_examples = sorted(examples)[:10]
+
+        positions = _positions_by_value(selector)
+        for ids, signals in by_ids.items():
+            parts = [positions[i] for i in ids if i in positions]
+            if not parts:
+                continue
+            picked = parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+            child_subset = subset[picked]
+            for signal in signals:
+                raw, fits = self.decode_signal(signal, child_subset)
+                if signal.is_multiplexer:
+                    self.decode_multiplexed(signal, child_subset[fits], raw[fits])
+
+
+def _positions_by_value(selector: np.ndarray) -> dict[int, np.ndarray]:
+    """Value -> positions in ``selector`` where it occurs (ascending)."""
+    if len(selector) == 0:
+        return {}
+    order = np.argsort(selector, kind="stable")
+    ordered = selector[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(ordered)]
+    return {int(ordered[s]): order[s:e] for s, e in zip(starts, ends, strict=True)}
