@@ -18,6 +18,8 @@ from app.errors import LoadCancelled, MonitorError
 # command name -> module that registers it
 COMMANDS: dict[str, str] = {
     "export": "app.cli.export",
+    "upload": "app.cli.store",
+    "db": "app.cli.store",
 }
 
 log = logging.getLogger(__name__)
