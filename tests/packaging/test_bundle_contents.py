@@ -1,0 +1,168 @@
+"""What the spec puts into the bundle: data patterns, version resource, Qt plugins.
+
+These run in a second: the full build and the bundled self-test are in test_bundle.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import sys
+from pathlib import Path
+
+import bundle
+import PySide6
+import pytest
+
+PLUGINS = Path(PySide6.__file__).parent / "Qt" / "plugins"
+
+
+def test_every_data_pattern_matches_in_the_checkout():
+    datas = bundle.collect_data()
+
+    destinations = {(Path(source).name, folder) for source, folder in datas}
+    assert ("ev_battery.dbc", "dbc") in destinations
+    assert ("label_classes.toml", "dbc") in destinations
+    assert ("ev-battery-monitor.ico", "resources/icons") in destinations
+    assert any(folder == "resources/demo" for _name, folder in destinations)
+    assert not any(name.endswith(".template") for name, _folder in destinations)
+
+
+def test_a_pattern_that_matches_nothing_stops_the_build(tmp_path):
+    (tmp_path / "dbc").mkdir()
+    (tmp_path / "dbc" / "ev_battery.dbc").write_text('VERSION ""\n')
+
+    with pytest.raises(bundle.BundleError) as error:
+        bundle.collect_data(tmp_path, ("dbc/*.dbc", "resources/demo/*", "dbc/roles/*.toml"))
+
+    message = str(error.value)
+    assert "resources/demo/*" in message and "dbc/roles/*.toml" in message
+    assert "dbc/*.dbc" not in message
+
+
+def test_files_keep_their_folder(tmp_path):
+    (tmp_path / "dbc" / "roles").mkdir(parents=True)
+    (tmp_path / "dbc" / "roles" / "x.toml").write_text("")
+    (tmp_path / "dbc" / "roles" / "__pycache__").mkdir()
+    (tmp_path / "dbc" / "roles" / "__pycache__" / "y.pyc").write_bytes(b"")
+
+    assert bundle.collect_data(tmp_path, ("dbc/**/*",)) == [
+        (str(tmp_path / "dbc" / "roles" / "x.toml"), "dbc/roles")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [("0.1.0", (0, 1, 0, 0)), ("2.3", (2, 3, 0, 0)), ("1.4.2rc1", (1, 4, 2, 0))],
+)
+def test_windows_version_numbers(version, expected):
+    assert bundle.version_tuple(version) == expected
+
+
+def test_version_resource_carries_the_project_version(tmp_path):
+    """PyInstaller evaluates this text on Windows only (its reader needs the Win32 API), so
+    here its structure is read with ast: the calls, the four numbers and the strings."""
+    version = bundle.project_version()
+    path = bundle.write_version_info(version, tmp_path / "version_info.txt")
+
+    tree = ast.parse(path.read_text(encoding="utf-8"), mode="eval").body
+    assert isinstance(tree, ast.Call) and tree.func.id == "VSVersionInfo"
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    fixed = next(call for call in calls if call.func.id == "FixedFileInfo")
+    numbers = {kw.arg: ast.literal_eval(kw.value) for kw in fixed.keywords}
+    assert numbers["filevers"] == numbers["prodvers"] == bundle.version_tuple(version)
+    strings = dict(
+        ast.literal_eval(ast.Tuple(call.args, ast.Load()))
+        for call in calls
+        if call.func.id == "StringStruct"
+    )
+    assert strings["FileVersion"] == strings["ProductVersion"] == version
+    assert strings["OriginalFilename"] == "ev-battery-monitor.exe"
+
+
+def test_unused_qt_plugins_go_and_the_needed_ones_stay():
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the plugin files listed here are Linux's")
+    toc = [
+        (f"PySide6/Qt/plugins/{path.relative_to(PLUGINS).as_posix()}", str(path), "BINARY")
+        for path in PLUGINS.rglob("*.so")
+    ]
+
+    kept = {entry[0] for entry in bundle.prune_binaries(toc, "linux")}
+
+    assert "PySide6/Qt/plugins/platforms/libqxcb.so" in kept
+    assert "PySide6/Qt/plugins/platforms/libqoffscreen.so" in kept
+    assert "PySide6/Qt/plugins/imageformats/libqsvg.so" in kept
+    assert "PySide6/Qt/plugins/platforms/libqvnc.so" not in kept
+    assert "PySide6/Qt/plugins/platformthemes/libqgtk3.so" not in kept
+
+
+def test_a_missing_platform_plugin_stops_the_build():
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the plugin files listed here are Linux's")
+    toc = [
+        (f"PySide6/Qt/plugins/{path.relative_to(PLUGINS).as_posix()}", str(path), "BINARY")
+        for path in PLUGINS.rglob("*.so")
+        if path.name != "libqxcb.so"
+    ]
+
+    with pytest.raises(bundle.BundleError, match="platforms/qxcb"):
+        bundle.prune_binaries(toc, "linux")
+
+
+def test_a_library_only_unused_plugins_link_goes_too(tmp_path):
+    """libQt6EglFSDeviceIntegration is linked by the EGLFS plugins only; libQt6Gui by all."""
+    if not sys.platform.startswith("linux") or shutil.which("ldd") is None:
+        pytest.skip("reads ELF dependencies with ldd")
+    lib = PLUGINS.parent / "lib"
+    eglfs = next(lib.glob("libQt6EglFSDeviceIntegration.so*"))
+    gui = next(lib.glob("libQt6Gui.so*"))
+    toc = [
+        (
+            "PySide6/Qt/plugins/platforms/libqeglfs.so",
+            str(PLUGINS / "platforms/libqeglfs.so"),
+            "BINARY",
+        ),
+        (
+            "PySide6/Qt/plugins/platforms/libqxcb.so",
+            str(PLUGINS / "platforms/libqxcb.so"),
+            "BINARY",
+        ),
+        (
+            "PySide6/Qt/plugins/platforms/libqoffscreen.so",
+            str(PLUGINS / "platforms/libqoffscreen.so"),
+            "BINARY",
+        ),
+        (
+            "PySide6/Qt/plugins/imageformats/libqico.so",
+            str(PLUGINS / "imageformats/libqico.so"),
+            "BINARY",
+        ),
+        (
+            "PySide6/Qt/plugins/imageformats/libqsvg.so",
+            str(PLUGINS / "imageformats/libqsvg.so"),
+            "BINARY",
+        ),
+        (f"PySide6/Qt/lib/{eglfs.name}", str(eglfs), "BINARY"),
+        (f"PySide6/Qt/lib/{gui.name}", str(gui), "BINARY"),
+    ]
+
+    kept = {entry[0] for entry in bundle.prune_binaries(toc, "linux")}
+
+    assert f"PySide6/Qt/lib/{gui.name}" in kept
+    assert f"PySide6/Qt/lib/{eglfs.name}" not in kept
+    assert "PySide6/Qt/plugins/platforms/libqeglfs.so" not in kept
+
+
+def test_pyarrow_headers_are_left_out():
+    datas = [
+        ("pyarrow/include/arrow/api.h", "/x/api.h", "DATA"),
+        ("pyarrow/lib.pxd", "/x/lib.pxd", "DATA"),
+        ("pyarrow/tzdata/zone.tab", "/x/zone.tab", "DATA"),
+        ("dbc/ev_battery.dbc", "/x/ev_battery.dbc", "DATA"),
+    ]
+
+    assert [entry[0] for entry in bundle.prune_datas(datas)] == [
+        "pyarrow/tzdata/zone.tab",
+        "dbc/ev_battery.dbc",
+    ]
