@@ -87,9 +87,9 @@ def check_bundle(folder: Path) -> bool:
 
 def build_installer(folder: Path, version: str, out: Path) -> Path:
     """Compile the Inno Setup script around the bundle; return the setup program."""
-    iscc = shutil.which("ISCC") or shutil.which("iscc")
+    iscc = _find_iscc()
     if iscc is None:
-        raise SystemExit("ISCC (Inno Setup 6) is not on PATH: choco install innosetup")
+        raise SystemExit("ISCC (Inno Setup 6) was not found: choco install innosetup")
     subprocess.run(
         [
             iscc,
@@ -104,6 +104,20 @@ def build_installer(folder: Path, version: str, out: Path) -> Path:
     setup = out / f"{NAME}-{version}-setup.exe"
     log.info("installer %s (%.1f MB)", setup, setup.stat().st_size / 1e6)
     return setup
+
+
+def _find_iscc() -> str | None:
+    """ISCC on PATH, else where the Inno Setup 6 installer (and choco) put it."""
+    found = shutil.which("ISCC") or shutil.which("iscc")
+    if found:
+        return found
+    for variable in ("ProgramFiles(x86)", "ProgramFiles", "LOCALAPPDATA"):
+        root = os.environ.get(variable)
+        for folder in ("Inno Setup 6", "Programs/Inno Setup 6"):
+            candidate = Path(root or "/nonexistent") / folder / "ISCC.exe"
+            if candidate.is_file():
+                return str(candidate)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
