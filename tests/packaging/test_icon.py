@@ -1,0 +1,68 @@
+"""The application icon: the script that draws it, and the files committed from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import make_icon
+import pytest
+from PySide6.QtGui import QImage, QImageReader
+
+REPO = Path(__file__).resolve().parents[2]
+ICONS = REPO / "resources" / "icons"
+
+
+def _opaque_fraction(image: QImage) -> float:
+    """Share of pixels that are not transparent (scanned, not sampled: icons are small)."""
+    opaque = sum(
+        1
+        for y in range(image.height())
+        for x in range(image.width())
+        if image.pixelColor(x, y).alpha() > 0
+    )
+    return opaque / (image.width() * image.height())
+
+
+def test_the_script_draws_every_size(qapp, tmp_path):
+    written = make_icon.write_all(tmp_path)
+
+    names = {path.name for path in written}
+    for size in make_icon.PNG_SIZES:
+        assert f"ev-battery-monitor-{size}.png" in names
+        image = QImage(str(tmp_path / f"ev-battery-monitor-{size}.png"))
+        assert (image.width(), image.height()) == (size, size)
+        assert 0.3 < _opaque_fraction(image) < 0.95  # a drawing with a transparent margin
+
+
+def test_the_ico_holds_every_windows_size(qapp, tmp_path):
+    make_icon.write_all(tmp_path)
+    reader = QImageReader(str(tmp_path / "ev-battery-monitor.ico"))
+
+    sizes = []
+    for index in range(reader.imageCount()):
+        reader.jumpToImage(index)
+        sizes.append(reader.read().width())
+
+    assert sizes == list(make_icon.ICO_SIZES)
+
+
+def test_the_svg_is_the_same_drawing(qapp, tmp_path):
+    make_icon.write_all(tmp_path)
+    svg = QImage(str(tmp_path / "ev-battery-monitor.svg"))  # Qt's SVG image plugin
+
+    assert not svg.isNull()
+    png = make_icon.render(svg.width())
+    assert abs(_opaque_fraction(svg) - _opaque_fraction(png)) < 0.05
+
+
+@pytest.mark.parametrize(
+    "name",
+    [f"ev-battery-monitor-{size}.png" for size in make_icon.PNG_SIZES]
+    + ["ev-battery-monitor.ico", "ev-battery-monitor.svg"],
+)
+def test_the_committed_icons_are_there_and_load(qapp, name):
+    image = QImage(str(ICONS / name))
+
+    assert not image.isNull(), (
+        f"{ICONS / name} is missing or unreadable: run installer/make_icon.py"
+    )
