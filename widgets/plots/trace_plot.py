@@ -130,6 +130,11 @@ class TracePlot(pg.PlotWidget):
         for curve in self.curves.values():
             curve.refresh(t0, t1, columns)
         self.autoscale()
+        # pyqtgraph applies a new range to its transforms when it paints, which makes Qt paint
+        # the plot a second time; applying it now keeps it to one paint per frame.
+        self.main_viewbox.updateMatrix()
+        for group in self.groups:
+            group.viewbox.updateMatrix()
 
     def autoscale(self) -> None:
         t0, t1 = self.visible_range()
