@@ -31,6 +31,7 @@ from widgets import layout_store
 from widgets.actions import build_actions
 from widgets.database_picker import DATABASE_SUFFIXES, DatabasePicker
 from widgets.first_view import first_view
+from widgets.labels import install_labels
 from widgets.loader import LoadRequest, LoadResult, SessionLoader
 from widgets.measurements import MeasurementsPanel
 from widgets.notifications import ERROR, INFO, WARNING, NotificationBar, NotificationCenter
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 CAPTURE_FILTER = (
     "CAN captures (*.blf *.asc *.log *.trc *.csv *.txt *.mf4 *.MF4 *.gz);;All files (*)"
 )
-MENU_ORDER = ("&File", "&View", "&Measure", "&Database", "&Help")
+MENU_ORDER = ("&File", "&View", "&Measure", "&Labels", "&Database", "&Help")
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.actions["light_theme"].setChecked(self.theme.name == "light")
         self._apply_theme()
+        self.labels = install_labels(self)  # label mode, labels panel, exports (issue 4)
 
     # Seams -------------------------------------------------------------------------------
 

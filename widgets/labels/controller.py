@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence, QPainter
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 
 from app.errors import MonitorError
 from app.export import read_labels, write_labels, write_slices, write_traces
@@ -113,6 +113,7 @@ class LabelController(QObject):
         self.overlay.drawn.connect(self._on_overlay_drawn)
         self.overlay.label_clicked.connect(self._on_overlay_label_clicked)
         self.overlay.label_double_clicked.connect(self.edit_label)
+        self.overlay.label_menu_requested.connect(self._on_overlay_label_menu_requested)
         self.panel.label_selected.connect(self._on_panel_label_selected)
         self.panel.edit_requested.connect(self.edit_label)
         self.panel.delete_action.triggered.connect(self._on_panel_delete_triggered)
@@ -241,6 +242,21 @@ class LabelController(QObject):
 
     def _on_overlay_label_clicked(self, label_id: str) -> None:
         self.select_label(label_id, zoom=False)
+
+    def _on_overlay_label_menu_requested(self, label_id: str, position) -> None:
+        if self.book is None or label_id not in self.book:
+            return
+        self.select_label(label_id, zoom=False)
+        label = self.book.get(label_id)
+        menu = QMenu(self.window)
+        menu.addAction("Edit…", lambda: self.edit_label(label_id))
+        menu.addAction("Zoom to label", lambda: self.select_label(label_id, zoom=True))
+        if label.is_rule:
+            menu.addAction("Accept", lambda: self._guarded(self.book.accept, label_id))
+            menu.addAction("Reject", lambda: self._guarded(self.book.reject, label_id))
+        menu.addSeparator()
+        menu.addAction("Delete", lambda: self.delete_label(label_id))
+        menu.popup(position)
 
     def _on_panel_label_selected(self, label_id: str) -> None:
         self.select_label(label_id, zoom=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from app.labels import Label, LabelBook, Taxonomy
@@ -51,6 +51,10 @@ class LabelRegion(pg.LinearRegionItem):
                 self.overlay.label_double_clicked.emit(self.label_id)
             else:
                 self.overlay.label_clicked.emit(self.label_id)
+            return
+        if ev.button() == Qt.MouseButton.RightButton and not self.moving:
+            ev.accept()
+            self.overlay.label_menu_requested.emit(self.label_id, ev.screenPos().toPoint())
             return
         super().mouseClickEvent(ev)
 
@@ -95,6 +99,7 @@ class LabelOverlay(QObject):
 
     label_clicked = Signal(str)
     label_double_clicked = Signal(str)
+    label_menu_requested = Signal(str, QPoint)  # label id, global position
     drawn = Signal(float, float)  # a label-mode drag finished: the new label's range
 
     def __init__(self, stack: PlotStack, taxonomy: Taxonomy):

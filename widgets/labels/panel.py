@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -51,11 +51,12 @@ class LabelsPanel(QWidget):
         header.setSectionResizeMode(COLUMNS.index("Note"), QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_table_selection_changed)
         self.table.itemDoubleClicked.connect(self._on_table_item_double_clicked)
+        self.table.installEventFilter(self)
 
         self.toolbar = QToolBar()
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.edit_action = self._action("Edit…", "Change class, note and tags", "Return")
-        self.delete_action = self._action("Delete", "Delete the selected label", "Del")
+        self.delete_action = self._action("Delete", "Delete the selected label (Del)")
         self.accept_action = self._action("Accept", "Accept the rule's label")
         self.reject_action = self._action("Reject", "Reject the rule's label")
         self.edit_action.triggered.connect(self._on_edit_triggered)
@@ -160,6 +161,21 @@ class LabelsPanel(QWidget):
         self.reject_action.setEnabled(label is not None and label.is_rule)
 
     # -- events
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        """Del in the table deletes the selected label. The window's Del (remove the current
+        plot) is a window-wide shortcut; taking the ShortcutOverride here lets the table have
+        the key while it has the focus."""
+        if watched is self.table and event.type() in (
+            QEvent.Type.ShortcutOverride,
+            QEvent.Type.KeyPress,
+        ):
+            if event.key() == Qt.Key.Key_Delete and self.selected_id() is not None:
+                event.accept()
+                if event.type() == QEvent.Type.KeyPress:
+                    self.delete_action.trigger()
+                return True
+        return super().eventFilter(watched, event)
 
     def _on_book_changed(self, _kind: str, _label: Label) -> None:
         self.refresh()
