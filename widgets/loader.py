@@ -98,9 +98,11 @@ class _Worker(QObject):
             if not self.progress(number + 1, len(traces)):
                 raise LoadCancelled("cancelled by the user")
 
-        sha256 = getattr(session, "capture_sha256", None) or _sha256(
-            request.capture_path, self.progress
-        )
+        key = getattr(session, "cache_key", None)
+        if key is not None:
+            sha256 = key.capture_sha256
+        else:
+            sha256 = _sha256(request.capture_path, self.progress)
         if self.cancel_requested:  # asked while the last step ran: honour it all the same
             raise LoadCancelled("cancelled by the user")
         elapsed = time.perf_counter() - started

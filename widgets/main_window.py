@@ -212,12 +212,8 @@ class MainWindow(QMainWindow):
         self.plot_stack.zoom_to_fit()
 
     def _report_session(self, result: LoadResult) -> None:
-        session = result.session
-        capture = getattr(session, "capture", None)
-        issues = list(getattr(capture, "issues", []) or [])
-        warnings = [
-            w for db in getattr(session, "databases", []) or [] for w in getattr(db, "warnings", [])
-        ]
+        issues = list(result.session.capture.issues)
+        warnings = list(result.session.warnings)
         text = (
             f"Opened {result.request.capture_path.name}: {len(result.traces)} traces "
             f"in {result.elapsed_s:.1f} s"
@@ -225,14 +221,13 @@ class MainWindow(QMainWindow):
         if not issues and not warnings:
             self.notifications.notify(INFO, text)
             return
-        details = [
-            f"{getattr(i, 'kind', '')} line {getattr(i, 'line', '')}: {getattr(i, 'detail', i)}"
-            for i in issues[:500]
-        ]
-        details += [f"database: {w}" for w in warnings]
+        details = [str(issue) for issue in issues[:500]]
+        if len(issues) > 500:
+            details.append(f"… and {len(issues) - 500} more capture issues (see the log)")
+        details += warnings
         self.notifications.notify(
             WARNING,
-            f"{text}; {len(issues)} capture issues, {len(warnings)} database warnings",
+            f"{text}; {len(issues)} capture issues, {len(warnings)} warnings",
             "\n".join(details),
         )
 
