@@ -1,6 +1,6 @@
 ; Inno Setup 6 script: wraps the PyInstaller bundle into a per-user Windows installer.
 ;
-; Built by `python installer/build.py --installer`, which passes the three defines below:
+; Built by `python installer/make_bundle.py --installer`, which passes the defines below:
 ;   ISCC /DAppVersion=0.1.0 /DBundleDir=dist\ev-battery-monitor /DRepoDir=. installer\ev-battery-monitor.iss
 ; The version is never written here: it comes from pyproject.toml through the build.
 ;
@@ -11,7 +11,7 @@
 ; so an uninstall or an upgrade keeps it.
 
 #ifndef AppVersion
-  #error Pass the version: ISCC /DAppVersion=X.Y.Z (python installer/build.py --installer does)
+  #error Pass the version: ISCC /DAppVersion=X.Y.Z (python installer/make_bundle.py --installer does)
 #endif
 #ifndef BundleDir
   #error Pass the bundle folder: ISCC /DBundleDir=dist\ev-battery-monitor

@@ -1,8 +1,8 @@
 """Build the one-folder bundle, check it, and on Windows wrap it in an installer.
 
-    python installer/build.py                 # dist/ev-battery-monitor/
-    python installer/build.py --check         # ... then run --version and --self-test from it
-    python installer/build.py --installer     # ... then Inno Setup (Windows, ISCC on PATH)
+    python installer/make_bundle.py              # dist/ev-battery-monitor/
+    python installer/make_bundle.py --check      # ... then run --version and --self-test from it
+    python installer/make_bundle.py --installer  # ... then Inno Setup (Windows, ISCC on PATH)
 
 The version comes from ``pyproject.toml`` (see ``installer/bundle.py``); the same number goes
 into the executable's version resource and the installer. Steps and figures are logged.
