@@ -17,6 +17,9 @@ from app.errors import LoadCancelled, MonitorError
 
 # command name -> module that registers it
 COMMANDS: dict[str, str] = {
+    "info": "app.cli.info",
+    "decode": "app.cli.decode",
+    "simulate": "app.cli.simulate",
     "export": "app.cli.export",
     "upload": "app.cli.store",
     "db": "app.cli.store",

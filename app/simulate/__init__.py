@@ -172,9 +172,11 @@ class _Run:
             config.resistance_growth_percent_per_day / 100, self.rng_pack,
         )  # fmt: skip
         self.soh_bias = self.rng_pack.uniform(0.5, 2.0)
-        self.ambient_c = (
-            config.ambient_c if config.ambient_c is not None else self.rng_pack.uniform(5, 25)
-        )
+        drawn_ambient_c = self.rng_pack.uniform(5, 25)
+        if config.ambient_c is not None:
+            self.ambient_c = config.ambient_c
+        else:
+            self.ambient_c = 18.0 if scenario == "demo" else drawn_ambient_c
         initial = self._initial_soc()
         self.state = battery.PackState(
             soc_percent=initial + 0.4 * self.rng_pack.standard_normal(CELLS),
@@ -198,6 +200,8 @@ class _Run:
             return float(self.config.initial_soc_percent)
         if self.scenario == "charge":
             return 25.0
+        if self.scenario == "demo":
+            return 71.0
         if self.scenario == "days":
             return 80.0
         driving_s = sum(p.duration_s for p in self.phases if p.kind == "drive")
