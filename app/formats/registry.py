@@ -9,15 +9,35 @@ from __future__ import annotations
 from app.formats.asc import AscReader
 from app.formats.base import FormatReader
 from app.formats.blf import BlfReader
+from app.formats.bmw_hex import BmwHexReader
+from app.formats.busmaster import BusmasterReader
 from app.formats.candump import CandumpLogReader, CandumpTextReader
+from app.formats.carbus import CarbusReader
+from app.formats.crtd import CrtdReader
+from app.formats.generic_id import GenericIdReader
 from app.formats.gvret import GvretCsvReader
+from app.formats.mf4 import Mf4Reader
+from app.formats.microchip import MicrochipReader
+from app.formats.pcsv import PythonCanCsvReader
+from app.formats.printer import PrinterReader
+from app.formats.trc import TrcReader
 
 READERS: list[FormatReader] = [
     BlfReader(),
+    Mf4Reader(),
     GvretCsvReader(),
+    PythonCanCsvReader(),
+    GenericIdReader(),
+    BusmasterReader(),
+    CarbusReader(),
+    MicrochipReader(),
     CandumpLogReader(),
+    TrcReader(),
     AscReader(),
+    CrtdReader(),
+    PrinterReader(),
     CandumpTextReader(),
+    BmwHexReader(),
 ]
 
 

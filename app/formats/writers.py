@@ -34,8 +34,12 @@ SUFFIXES = {
 }
 
 
-def iter_messages(frames: FrameTable) -> Iterator:
-    """python-can Messages for a frame table (for python-can's writers)."""
+def iter_messages(frames: FrameTable, channel_base: int = 0) -> Iterator:
+    """python-can Messages for a frame table (for python-can's writers).
+
+    ``channel_base`` is added to our 0-based bus numbers for writers that store the
+    number as given (MF4's BusChannel counts from 1).
+    """
     import can
 
     for i in range(len(frames)):
@@ -49,18 +53,20 @@ def iter_messages(frames: FrameTable) -> Iterator:
             is_fd=bool(frames.is_fd[i]),
             dlc=int(frames.dlc[i]),
             data=None if remote else frames.payload(i),
-            channel=int(frames.channel[i]),
+            channel=int(frames.channel[i]) + channel_base,
             check=False,
         )
 
 
-def _python_can_writer(factory_name: str) -> Callable[[FrameTable, Path], None]:
+def _python_can_writer(
+    factory_name: str, channel_base: int = 0
+) -> Callable[[FrameTable, Path], None]:
     def write(frames: FrameTable, path: Path) -> None:
         import can
 
         writer_class = getattr(can, factory_name)
         with writer_class(str(path)) as writer:
-            for message in iter_messages(frames):
+            for message in iter_messages(frames, channel_base):
                 writer.on_message_received(message)
 
     return write
@@ -73,7 +79,7 @@ def _write_mf4(frames: FrameTable, path: Path) -> None:
         raise CaptureError(
             path, "writing MF4 needs the optional asammdf package (pip install asammdf)"
         ) from exc
-    _python_can_writer("MF4Writer")(frames, path)
+    _python_can_writer("MF4Writer", channel_base=1)(frames, path)
 
 
 WRITERS: dict[str, Callable[[FrameTable, Path], None]] = {
