@@ -54,7 +54,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` when the block ends
     without error. Any OSError becomes an ExportError naming ``path``."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    # the real suffix last: some writers (asammdf) insist on it
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
     if not path.parent.is_dir():
         raise ExportError(f"{path}: cannot export there: the folder {path.parent} does not exist")
     try:
@@ -430,7 +431,7 @@ def _read_traces_mf4(path: Path) -> list[Trace]:
     with MDF(path) as mdf:
         for group_index, group in enumerate(mdf.groups):
             for channel_index, channel in enumerate(group.channels):
-                if channel_index == group.channel_group.master_index or channel.channel_type == 2:
+                if channel_index == mdf.masters_db.get(group_index) or channel.channel_type == 2:
                     continue  # the time channel
                 signal = mdf.get(
                     group=group_index, index=channel_index, ignore_invalidation_bits=True
