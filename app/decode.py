@@ -145,6 +145,7 @@ class MessagePlan:
     j1939: bool
     signals: list[SignalPlan]
     children: dict[str | None, list[SignalPlan]]  # multiplexer name (None: root) -> signals
+    multiplexer_values: dict[str, frozenset[int]]  # the values the database defines
     width: int  # bytes of padded payload every window fits in
 
 
@@ -165,8 +166,21 @@ def plan_for(message) -> MessagePlan | None:
         j1939=message.protocol == "j1939",
         signals=signals,
         children=children,
+        multiplexer_values=_multiplexer_values(message.signal_tree),
         width=width,
     )
+
+
+def _multiplexer_values(tree, found: dict | None = None) -> dict[str, frozenset[int]]:
+    """Multiplexer name -> the values cantools' signal tree defines for it (maybe none)."""
+    found = {} if found is None else found
+    for node in tree:
+        if isinstance(node, dict):
+            for name, branches in node.items():
+                found[name] = frozenset(found.get(name, frozenset()) | set(branches))
+                for branch in branches.values():
+                    _multiplexer_values(branch, found)
+    return found
 
 
 def _signal_plan(signal) -> SignalPlan:
@@ -378,10 +392,11 @@ def _match_messages(groups, databases, claimed) -> list:
         by_pgn = {}
         for plan in plans.values():
             frame_id = plan.frame_id & ~EXTENDED_FLAG
+            exact[(frame_id, plan.is_extended_id)] = plan
             if plan.j1939 and plan.is_extended_id:
+                # Messages whose IDs differ only in source or destination share a PGN:
+                # their own ID matches them exactly, other senders go to the first one.
                 by_pgn.setdefault(_pgn(frame_id), plan)
-            else:
-                exact[(frame_id, plan.is_extended_id)] = plan
 
         j1939_rows: dict[tuple[int, str], dict[int, list[np.ndarray]]] = {}
         for i, (channel, frame_id, extended, rows) in enumerate(groups):
@@ -501,14 +516,14 @@ class _Context:
 
     def decode_multiplexed(self, multiplexer: SignalPlan, subset, selector) -> None:
         children = self.plan.children.get(multiplexer.name, [])
-        known = set()
+        known = set(self.plan.multiplexer_values.get(multiplexer.name, ()))
         by_ids: dict[tuple[int, ...], list[SignalPlan]] = {}
         for child in children:
             by_ids.setdefault(child.multiplexer_ids, []).append(child)
             known.update(child.multiplexer_ids)
 
         unknown = ~np.isin(selector, np.fromiter(known, np.uint64, len(known)))
-        if children and unknown.any():
+        if known and unknown.any():
             self.report.unknown_multiplexer_values += int(np.count_nonzero(unknown))
             examples = set(self.report.unknown_multiplexer_examples)
             examples.update(int(v) for v in np.unique(selector[unknown])[:10])
