@@ -228,13 +228,16 @@ class Workspace:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:  # disk full, read-only folder, locked by another program
+                raise StoreError(f"{self.path}: the workspace could not save: {exc}") from exc
 
     def _query_one(self, sql: str, params: Iterable = ()) -> tuple | None:
         with self._lock:
