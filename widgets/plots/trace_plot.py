@@ -43,6 +43,20 @@ class TraceViewBox(pg.ViewBox):
 
     menu_requested = Signal(object)  # QPoint, global
 
+    def linkedViewChanged(self, view=None, axis=None):  # noqa: N802 (pyqtgraph's name)
+        """Take a linked plot's time range as it is. pyqtgraph lines linked views up by their
+        screen positions, which differs while a new plot is still being laid out; stacked
+        plots share one time range exactly."""
+        if axis == self.XAxis and view is not None and self.linkedView(axis) is view:
+            low, high = view.viewRange()[0]
+            view.blockLink(True)
+            try:
+                self.setXRange(low, high, padding=0)
+            finally:
+                view.blockLink(False)
+            return
+        super().linkedViewChanged(view, axis)
+
     def raiseContextMenu(self, ev):  # noqa: N802 (pyqtgraph's name)
         self.menu_requested.emit(ev.screenPos().toPoint())
 
