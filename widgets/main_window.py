@@ -31,6 +31,7 @@ from widgets import layout_store
 from widgets.actions import build_actions
 from widgets.database_picker import DATABASE_SUFFIXES, DatabasePicker
 from widgets.first_view import first_view
+from widgets.fleet_view import install_store
 from widgets.labels import install_labels
 from widgets.loader import LoadRequest, LoadResult, SessionLoader
 from widgets.measurements import MeasurementsPanel
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.actions["light_theme"].setChecked(self.theme.name == "light")
         self._apply_theme()
         self.labels = install_labels(self)  # label mode, labels panel, exports (issue 4)
+        self.store = install_store(self)  # Database menu, fleet dock (issue 5)
 
     # Seams -------------------------------------------------------------------------------
 

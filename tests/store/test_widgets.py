@@ -89,7 +89,6 @@ def test_fleet_view_lists_vehicles_and_opens_a_session(qtbot, admin_conninfo):
 
 
 def test_the_main_window_gets_a_database_menu_and_opens_a_session(qtbot, admin_conninfo):
-    from widgets.fleet_view import install_store
     from widgets.main_window import MainWindow
 
     with connect(admin_conninfo) as conn:
@@ -97,7 +96,7 @@ def test_the_main_window_gets_a_database_menu_and_opens_a_session(qtbot, admin_c
         result = upload_session(conn, make_upload(name="drive", vehicle="car A"))
     window = MainWindow()
     qtbot.addWidget(window)
-    store = install_store(window)
+    store = window.store
     texts = [a.text() for a in window.menu("&Database").actions()]
     assert any("Connect" in text for text in texts)
 
