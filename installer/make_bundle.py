@@ -37,8 +37,7 @@ def build_bundle(dist: Path, work: Path) -> Path:
         sys.executable,
         "-m",
         "PyInstaller",
-        "--noconfirm",
-        "--clean",
+        "--noconfirm",  # no --clean: PyInstaller's cache of processed libraries saves minutes
         "--log-level=WARN",
         f"--distpath={dist}",
         f"--workpath={work}",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import struct
 import sys
 from pathlib import Path
@@ -137,8 +138,10 @@ def ico_bytes(images: list[QImage]) -> bytes:
 
 
 def write_svg(path: Path) -> None:
+    data = QByteArray()
+    buffer = QBuffer(data)
     generator = QSvgGenerator()
-    generator.setFileName(str(path))
+    generator.setOutputDevice(buffer)
     generator.setSize(QSize(int(CANVAS), int(CANVAS)))
     generator.setViewBox(QRectF(0, 0, CANVAS, CANVAS))
     generator.setTitle("EV Battery Monitor")
@@ -146,6 +149,13 @@ def write_svg(path: Path) -> None:
     painter = QPainter(generator)
     draw_icon(painter, CANVAS)
     painter.end()
+
+    # Qt gives the size in millimetres, which renderers turn into different pixel counts;
+    # a unitless size means CSS pixels everywhere.
+    text = bytes(data.data()).decode("utf-8")
+    side = int(CANVAS)
+    text = re.sub(r'width="[^"]*" height="[^"]*"', f'width="{side}" height="{side}"', text, count=1)
+    path.write_text(text, encoding="utf-8")
 
 
 def write_all(out: Path) -> list[Path]:

@@ -87,16 +87,16 @@ class SelfTest:
     # -- the steps
 
     def check_icon(self) -> str:
-        from PySide6.QtGui import QImage
+        from PySide6.QtGui import QImage, QImageReader
 
         folder = shipped_dir("resources") / "icons"
-        sizes = []
-        for name in ("ev-battery-monitor.svg", "ev-battery-monitor.ico"):
-            image = QImage(str(folder / name))
-            if image.isNull():
-                raise RuntimeError(f"Qt cannot read {folder / name}")
-            sizes.append(image.width())
-        return f"svg and ico load ({sizes[0]} px, {sizes[1]} px)"
+        svg = QImage(str(folder / "ev-battery-monitor.svg"))
+        if svg.isNull():
+            raise RuntimeError(f"Qt cannot read {folder / 'ev-battery-monitor.svg'}")
+        ico = QImageReader(str(folder / "ev-battery-monitor.ico"))
+        if not ico.canRead():
+            raise RuntimeError(f"Qt cannot read {folder / 'ev-battery-monitor.ico'}")
+        return f"svg {svg.width()} px, ico with {ico.imageCount()} sizes"
 
     def find_demo(self) -> str:
         if self.demo is None:
@@ -137,9 +137,12 @@ class SelfTest:
         widget = pg.PlotWidget(background="w")
         widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
         widget.resize(*PLOT_SIZE)
+        time_s = trace.time_s[trace.valid]
         widget.plot(
-            trace.time_s[trace.valid], trace.values[trace.valid], pen=pg.mkPen(_CURVE_RGB, width=2)
+            time_s - time_s[0], trace.values[trace.valid], pen=pg.mkPen(_CURVE_RGB, width=2)
         )
+        widget.setLabel("left", "pack voltage", units=trace.unit)
+        widget.setLabel("bottom", "time", units="s")
         widget.show()
         QApplication.processEvents()
 
@@ -176,7 +179,7 @@ class SelfTest:
             back = workspace.labels(key)
         if len(back) != 1 or not back[0].same_content(label):
             raise RuntimeError(f"wrote 1 label, read back {len(back)} that differ: {back}")
-        return f"{label_class} {start_s:.0f}-{end_s:.0f} s written and read back"
+        return f"{label_class} label over {end_s - start_s:.0f} s written and read back"
 
     # -- helpers
 
