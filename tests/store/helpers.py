@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 
 from app.store import SessionUpload
+from app.store.copy import PG_EPOCH_UNIX_US
 from app.traces import Trace
 
 ORIGIN_EPOCH_S = 1_700_000_000.25  # 2023-11-14 22:13:20.25 UTC: not on a whole minute
@@ -63,3 +64,28 @@ def make_upload(
         databases=[{"name": "ev_battery.dbc", "sha256": "0" * 64}],
         **kwargs,
     )
+
+
+def pg_time_us(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
+    """A test trace's valid samples as the database stores them: (µs since 2000, value)."""
+    origin_us = round(ORIGIN_EPOCH_S * 1e6) - PG_EPOCH_UNIX_US
+    time_us = np.round(trace.time_s[trace.valid] * 1e6).astype(np.int64) + origin_us
+    return time_us, trace.values[trace.valid]
+
+
+def numpy_minute_buckets(trace: Trace, start_s: float, end_s: float, width_px: int):
+    """What the server's per-minute summary should give for ``trace``, done in numpy: each
+    whole minute that starts in the range goes to the pixel bucket its start falls in."""
+    origin_us = round(ORIGIN_EPOCH_S * 1e6) - PG_EPOCH_UNIX_US
+    t0_us = origin_us + round(start_s * 1e6)
+    t1_us = origin_us + round(end_s * 1e6)
+    bucket_us = -(-(t1_us - t0_us) // width_px)
+    time_us, values = pg_time_us(trace)
+    minute_us = time_us // 60_000_000 * 60_000_000
+    keep = (minute_us >= t0_us // 60_000_000 * 60_000_000) & (minute_us < t1_us)
+    # the first, partial minute starts before t0: clipped into bucket 0, as the server does
+    buckets = np.clip((minute_us[keep] - t0_us) // bucket_us, 0, width_px - 1)
+    found = np.unique(buckets)
+    minimum = np.array([values[keep][buckets == b].min() for b in found])
+    maximum = np.array([values[keep][buckets == b].max() for b in found])
+    return minimum, maximum, int(np.count_nonzero(keep))

@@ -100,6 +100,11 @@ class TestServer:
                 "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
                 "password_encryption = 'scram-sha-256'\n"
             )
+            if timescaledb_installed():
+                conf.write(
+                    "shared_preload_libraries = 'timescaledb'\n"
+                    "timescaledb.telemetry_level = off\nmax_worker_processes = 16\n"
+                )
         (self.data / "pg_hba.conf").write_text(
             "host all all 127.0.0.1/32 scram-sha-256\n", encoding="utf-8"
         )
@@ -201,6 +206,19 @@ class TestServer:
             params["password"] = password
         params.update(extra)
         return make_conninfo("", **params)
+
+
+def timescaledb_installed() -> bool:
+    """Whether the TimescaleDB extension is installed into this PostgreSQL."""
+    result = subprocess.run(
+        [str(PG_BIN / "pg_config"), "--sharedir", "--pkglibdir"], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        return False
+    share, lib = result.stdout.split()
+    return (Path(share) / "extension" / "timescaledb.control").exists() and any(
+        Path(lib).glob("timescaledb*.so")
+    )
 
 
 def _children(parent: int) -> list[int]:

@@ -7,7 +7,7 @@ import pytest
 
 from app.store import connect, list_sessions, migrate, read_traces, summary, upload_session
 from app.store.copy import PG_EPOCH_UNIX_US
-from tests.store.helpers import ORIGIN_EPOCH_S, make_upload
+from tests.store.helpers import ORIGIN_EPOCH_S, make_upload, numpy_minute_buckets
 
 pytestmark = pytest.mark.postgres
 
@@ -104,25 +104,32 @@ def test_aggregate_summary_equals_numpy_over_minutes(conn):
 
     result = summary(conn, session_id, list(ids.values()), start_s, end_s, width)
 
-    origin_us = round(ORIGIN_EPOCH_S * 1e6) - PG_EPOCH_UNIX_US
-    t0_us = origin_us + round(start_s * 1e6)
-    t1_us = origin_us + round(end_s * 1e6)
-    bucket_us = -(-(t1_us - t0_us) // width)
     for trace in upload.traces:
         got = result[ids[trace.signal]]
         assert got.source == "aggregate"
-        time_us = np.round(trace.time_s[trace.valid] * 1e6).astype(np.int64) + origin_us
-        values = trace.values[trace.valid]
-        minute_us = time_us // 60_000_000 * 60_000_000
-        keep = (minute_us >= t0_us // 60_000_000 * 60_000_000) & (minute_us < t1_us)
-        buckets = np.clip((minute_us[keep] - t0_us) // bucket_us, 0, width - 1)
-        # PostgreSQL's integer division truncates towards zero, numpy's floors: the first,
-        # partial minute is clipped into bucket 0 either way
-        found = np.unique(buckets)
-        np.testing.assert_array_equal(
-            got.minimum, [values[keep][buckets == b].min() for b in found]
-        )
-        np.testing.assert_array_equal(
-            got.maximum, [values[keep][buckets == b].max() for b in found]
-        )
-        assert got.count.sum() == np.count_nonzero(keep)
+        minimum, maximum, count = numpy_minute_buckets(trace, start_s, end_s, width)
+        np.testing.assert_array_equal(got.minimum, minimum)
+        np.testing.assert_array_equal(got.maximum, maximum)
+        assert got.count.sum() == count
+
+
+def test_plain_retention_drops_old_raw_samples_and_keeps_the_minutes(conn):
+    from app.store.retention import apply_retention, set_retention
+
+    old = upload_session(conn, make_upload(name="old")).session_id  # from 2023
+    set_retention(conn, 30)
+    minutes_before = conn.execute(
+        "SELECT count(*) FROM evbm.samples_1m WHERE session_id = %s", (old,)
+    ).fetchone()[0]
+
+    assert apply_retention(conn) == [old]
+
+    assert conn.execute("SELECT count(*) FROM evbm.samples").fetchone()[0] == 0
+    assert minutes_before > 0
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM evbm.samples_1m WHERE session_id = %s", (old,)
+        ).fetchone()[0]
+        == minutes_before
+    )
+    assert apply_retention(conn) == []
