@@ -13,7 +13,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRect, QSize, Qt
+from PySide6.QtCore import QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 
@@ -408,7 +408,7 @@ def export_widget_image(widget: QWidget, path: Path) -> None:
             generator.setTitle("EV Battery Monitor plots")
             painter = QPainter(generator)
             try:
-                widget.render(painter)
+                widget.render(painter, QPoint())
             finally:
                 painter.end()
             if not os.path.exists(temporary):
