@@ -178,12 +178,10 @@ class MainWindow(QMainWindow):
     def _on_loader_finished(self, result: LoadResult) -> None:
         self.progress.stop()
         self.result = result
-        session = result.session
-        capture = getattr(session, "capture", None)
-        epoch = getattr(capture, "start_time_epoch", None)
+        epoch = result.session.capture.start_time_epoch
         self.plot_stack.set_session(result.traces, result.pyramids, epoch)
         self.browser.set_traces(result.traces)
-        self.actions["wall_clock"].setEnabled(epoch is not None)
+        self.actions["wall_clock"].setEnabled(self.plot_stack.wall_offset_s is not None)
         self.central.setCurrentWidget(self.plot_stack)
         self.setWindowTitle(f"{result.request.capture_path.name} — EV Battery Monitor")
         self._restore_or_first_view(result)
@@ -229,7 +227,7 @@ class MainWindow(QMainWindow):
         details += warnings
         self.notifications.notify(
             WARNING,
-            f"{text}; {len(issues)} capture issues, {len(warnings)} warnings",
+            f"{text}; {_count(len(issues), 'capture issue')}, {_count(len(warnings), 'warning')}",
             "\n".join(details),
         )
 
@@ -405,3 +403,7 @@ class MainWindow(QMainWindow):
         self.loader.wait()
         self.save_layout()
         super().closeEvent(event)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

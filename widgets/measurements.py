@@ -129,13 +129,7 @@ class MeasurementsPanel(QTabWidget):
             _fill_row(self.range_table, row, cells)
 
     def _time_text(self, t: float) -> str:
-        plots = self.stack.plots()
-        axis = plots[0].time_axis if plots else None
-        if axis is not None and axis.shows_wall_clock:
-            from widgets.plots.axes import format_wall_clock
-
-            return format_wall_clock(axis.epoch_s + t, 0.001)
-        return f"{t:.6f} s"
+        return self.stack.describe_time(t)
 
     def _on_stack_layout_changed(self) -> None:
         self.update_cursor_readouts()

@@ -31,6 +31,9 @@ from widgets.theme import Theme, trace_colour
 
 log = logging.getLogger(__name__)
 
+# Times above this (1973) are taken for Unix times; below it, for seconds since a start.
+UNIX_TIME_FLOOR_S = 1e8
+
 
 class NewPlotDropArea(QLabel):
     """The strip under the plots: dropping traces here makes a new plot for them."""
@@ -74,7 +77,8 @@ class PlotStack(QWidget):
         self._plots: list[TracePlot] = []
         self.current_plot: TracePlot | None = None
         self.time_mode = RELATIVE
-        self.epoch_s: float | None = None
+        self.origin_s = 0.0
+        self.wall_offset_s: float | None = None
         self._colour_counter = 0
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -94,12 +98,19 @@ class PlotStack(QWidget):
     def set_session(
         self, traces: list[Trace], pyramids: dict[str, MinMaxPyramid], epoch_s: float | None
     ) -> None:
-        """Forget every plot and take a new session's traces."""
+        """Forget every plot and take a new session's traces.
+
+        ``epoch_s`` is the capture's start as Unix time when known. Times that are Unix times
+        already (as in BLF and candump files) need no offset for the wall clock; times counted
+        from the start (ASC, TRC ...) need ``epoch_s``.
+        """
         for plot in list(self._plots):
             self.remove_plot(plot)
         self.traces = {trace.key: trace for trace in traces}
         self.pyramids = pyramids
-        self.epoch_s = epoch_s
+        firsts = [float(trace.time_s[0]) for trace in traces if len(trace)]
+        self.origin_s = min(firsts) if firsts else 0.0
+        self.wall_offset_s = 0.0 if self.origin_s > UNIX_TIME_FLOOR_S else epoch_s
         self._colour_counter = 0
 
     def plots(self) -> list[TracePlot]:
@@ -119,7 +130,7 @@ class PlotStack(QWidget):
 
     def add_plot(self, index: int | None = None) -> TracePlot:
         plot = TracePlot(self.theme)
-        plot.time_axis.set_mode(self.time_mode, self.epoch_s)
+        plot.time_axis.set_mode(self.time_mode, self.origin_s, self.wall_offset_s)
         index = len(self._plots) if index is None else index
         self._plots.insert(index, plot)
         self.splitter.insertWidget(index, plot)
@@ -265,10 +276,15 @@ class PlotStack(QWidget):
         middle, half = (view[0] + view[1]) / 2, (view[1] - view[0]) / 2 * factor
         self.set_x_range(middle - half, middle + half)
 
+    def describe_time(self, t: float) -> str:
+        """A time as the time axis writes it now (relative seconds or local time)."""
+        plots = self._plots
+        return plots[0].time_axis.describe(t) if plots else f"{t - self.origin_s:.3f} s"
+
     def set_time_mode(self, mode: str) -> None:
         self.time_mode = mode
         for plot in self._plots:
-            plot.time_axis.set_mode(mode, self.epoch_s)
+            plot.time_axis.set_mode(mode, self.origin_s, self.wall_offset_s)
         self.layout_changed.emit()
 
     def apply_theme(self, theme: Theme) -> None:

@@ -191,9 +191,7 @@ class TracePlot(pg.PlotWidget):
 
     def set_time_labels_visible(self, visible: bool) -> None:
         """Only the bottom plot of the stack shows time values; the others keep the grid."""
-        self.time_axis.setStyle(showValues=visible)
-        self.time_axis.showLabel(visible)
-        self.time_axis.setHeight(None if visible else 6)
+        self.time_axis.set_labels_visible(visible)
 
     def _show_current_frame(self) -> None:
         colour = self.theme.highlight if self.is_current else self.theme.plot_background
