@@ -26,6 +26,9 @@ from app.traces import Trace
 log = logging.getLogger(__name__)
 
 MINUTE_US = 60_000_000
+# above this many samples in the range the per-minute summary answers, even when a pixel
+# spans less than a minute: the first view of a dense session must not read it all
+RAW_ROWS_MAX = 1_000_000
 
 
 @dataclass
@@ -234,7 +237,8 @@ def summary(
     on the session's time axis), computed by the server.
 
     The per-minute summary answers when a bucket spans a minute or more (its buckets then
-    gather whole minutes, by the minute's start); else the raw samples do. ``source`` forces
+    gather whole minutes, by the minute's start) or the range holds more than
+    ``RAW_ROWS_MAX`` samples of these traces; else the raw samples do. ``source`` forces
     one ("aggregate" or "raw").
     """
     if width_px < 1 or not end_s > start_s:
@@ -246,7 +250,9 @@ def summary(
     t1_us = _pg_us(session.origin) + round(end_s * 1e6)
     bucket_us = max(1, math.ceil((t1_us - t0_us) / width_px))
     if source is None:
-        source = "aggregate" if bucket_us >= MINUTE_US else "raw"
+        wide = bucket_us >= MINUTE_US
+        many = _estimated_rows(conn, session_id, signal_ids, t0_us, t1_us) > RAW_ROWS_MAX
+        source = "aggregate" if wide or many else "raw"
 
     params = {
         "session": session_id,
@@ -265,6 +271,22 @@ def summary(
     rows = conn.execute(query, params).fetchall()
     conn.rollback()
     return _summaries(rows, signal_ids, start_s, bucket_us, source)
+
+
+def _estimated_rows(conn, session_id: int, signal_ids: list[int], t0_us: int, t1_us: int) -> float:
+    """Samples of the traces in the range, supposing each trace's rate is steady."""
+    rows = conn.execute(
+        "SELECT sample_count, first_time, last_time FROM evbm.session_signals "
+        "WHERE session_id = %s AND signal_id = ANY(%s) AND sample_count > 0",
+        (session_id, list(signal_ids)),
+    ).fetchall()
+    total = 0.0
+    for count, first, last in rows:
+        first_us, last_us = _pg_us(first), _pg_us(last)
+        overlap = min(t1_us, last_us + 1) - max(t0_us, first_us)
+        if overlap > 0:
+            total += count * overlap / max(1, last_us + 1 - first_us)
+    return total
 
 
 # bucket number: whole microseconds since the range's start, divided by the bucket's width

@@ -133,3 +133,17 @@ def test_plain_retention_drops_old_raw_samples_and_keeps_the_minutes(conn):
         == minutes_before
     )
     assert apply_retention(conn) == []
+
+
+def test_a_dense_range_is_summarised_from_the_minutes_even_below_a_minute_per_pixel(
+    conn, monkeypatch
+):
+    from app.store import query
+
+    session_id = upload_session(conn, make_upload(samples=20_000)).session_id
+    ids = [row[0] for row in conn.execute("SELECT id FROM evbm.signals")]
+    assert summary(conn, session_id, ids, 0.0, 600.0, 300).popitem()[1].source == "raw"
+
+    monkeypatch.setattr(query, "RAW_ROWS_MAX", 10_000)  # the range holds ~32,000 samples
+    assert summary(conn, session_id, ids, 0.0, 600.0, 300).popitem()[1].source == "aggregate"
+    assert summary(conn, session_id, ids, 0.0, 60.0, 300).popitem()[1].source == "raw"
