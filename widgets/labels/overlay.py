@@ -43,6 +43,8 @@ class LabelRegion(pg.LinearRegionItem):
         self.label_id = label_id
         self.overlay = overlay
         self.setZValue(REGION_Z)
+        # the class name, just right of the start edge near the top of the plot
+        self.caption = pg.InfLineLabel(self.lines[0], "", position=0.92, anchors=[(-0.05, 0.5)] * 2)
 
     def mouseClickEvent(self, ev):  # noqa: N802 (pyqtgraph's name)
         if ev.button() == Qt.MouseButton.LeftButton:
@@ -236,6 +238,8 @@ class LabelOverlay(QObject):
             line.setPen(pg.mkPen(colour, width=width))
             line.setHoverPen(pg.mkPen(colour, width=width + 2))
         region.setToolTip(_tooltip(self.taxonomy, label))
+        region.caption.setText(self.taxonomy.get(label.label_class).name)
+        region.caption.setColor(colour)
 
     def _on_book_changed(self, kind: str, label: Label) -> None:
         for plot, regions in self._regions.items():
