@@ -147,3 +147,30 @@ def test_a_dense_range_is_summarised_from_the_minutes_even_below_a_minute_per_pi
     monkeypatch.setattr(query, "RAW_ROWS_MAX", 10_000)  # the range holds ~32,000 samples
     assert summary(conn, session_id, ids, 0.0, 600.0, 300).popitem()[1].source == "aggregate"
     assert summary(conn, session_id, ids, 0.0, 60.0, 300).popitem()[1].source == "raw"
+
+
+def test_a_real_decoded_capture_reads_back_equal(conn, shared_data):
+    from app.pipeline import load_session
+    from app.store import SessionUpload
+    from app.workspace import file_sha256
+
+    capture = shared_data / "foxbms-2/tests/fox-cmds/etl/can-log.trc"
+    session = load_session(capture, [shared_data / "foxbms-2/tools/dbc/foxbms.dbc"])
+    upload = SessionUpload(
+        vehicle="foxBMS bench",
+        name=capture.name,
+        source_file=capture.name,
+        source_sha256=file_sha256(capture),
+        traces=session.traces,
+        origin_epoch_s=session.capture.start_time_epoch or ORIGIN_EPOCH_S,
+    )
+    result = upload_session(conn, upload)
+
+    back = {t.key: t for t in read_traces(conn, result.session_id)}
+    assert len(back) == len(session.traces) > 10
+    for original in session.traces:
+        stored = back[original.key]
+        keep = original.valid & np.isfinite(original.values)
+        np.testing.assert_array_equal(stored.values, original.values[keep])
+        np.testing.assert_allclose(stored.time_s, original.time_s[keep], atol=1e-6)
+        assert (stored.unit, stored.role) == (original.unit or "", original.role)
