@@ -325,10 +325,11 @@ class PlotStack(QWidget):
         self.set_time_mode(state.get("time_mode", RELATIVE))
         heights = []
         for plot_state in state.get("plots", []):
-            entries = [t for t in plot_state.get("traces", []) if t.get("key") in self.traces]
-            missing += [t.get("key") for t in plot_state.get("traces", []) if t not in entries]
-            if not entries:
-                continue
+            saved = plot_state.get("traces", [])
+            entries = [t for t in saved if t.get("key") in self.traces]
+            missing += [t.get("key") for t in saved if t not in entries]
+            if saved and not entries:
+                continue  # every trace of this plot is gone: no point in an empty plot
             plot = self.add_plot()
             heights.append(int(plot_state.get("height") or 200))
             for entry in entries:
