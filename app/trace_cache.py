@@ -9,6 +9,10 @@ The file layout is also what ``app.export`` writes for a session's traces: one r
 sample with the columns ``trace`` (the trace's key, dictionary-encoded), ``time_s``,
 ``value`` and ``valid``, rows grouped trace by trace; everything else a :class:`Trace` knows
 (unit, limits, value table, role, ...) sits as JSON in the schema's metadata.
+
+The capture itself (its frames, format, issues and timestamp report) can be cached too, with
+``put_capture``/``get_capture``, keyed by the capture's sha256 and the reader's version: a
+reopen that finds both needs neither to parse the capture nor to decode it.
 """
 
 from __future__ import annotations
@@ -106,6 +110,38 @@ class TraceCache:
         log.info("trace cache: %d traces written to %s", len(traces), path.name)
         self.prune()
 
+    def capture_path_for(self, key: CacheKey) -> Path:
+        text = f"frames {FORMAT_VERSION}\n{key.capture_sha256}\n{key.decoder_version}"
+        return self.folder / f"{hashlib.sha256(text.encode()).hexdigest()}.frames.parquet"
+
+    def put_capture(self, key: CacheKey, capture) -> None:
+        """Store a capture's frames and what was read about it (an app.formats.Capture)."""
+        path = self.capture_path_for(key)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_capture_parquet(capture, path)
+        except OSError as exc:
+            log.warning("trace cache: cannot write %s: %s", path, exc)
+            return
+        log.info("trace cache: %d frames written to %s", capture.frame_count, path.name)
+        self.prune()
+
+    def get_capture(self, key: CacheKey, capture_path: str | Path):
+        """The capture stored under ``key`` as an app.formats.Capture whose ``path`` is
+        ``capture_path`` (where it is now), or None."""
+        path = self.capture_path_for(key)
+        if not path.exists():
+            return None
+        try:
+            capture = read_capture_parquet(path, capture_path)
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+            log.warning("trace cache: dropping unreadable %s: %s", path, exc)
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)
+        log.info("trace cache: %d frames read from %s", capture.frame_count, path.name)
+        return capture
+
     def prune(self) -> None:
         files = sorted(self.folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime)
         total = sum(p.stat().st_size for p in files)
@@ -195,6 +231,79 @@ def read_traces_parquet(path: str | Path) -> list[Trace]:
     traces = table_to_traces(pq.read_table(path, columns=["time_s", "value", "valid"]))
     log.debug("read %d traces from %s in %.3f s", len(traces), path, time.perf_counter() - started)
     return traces
+
+
+FRAME_COLUMNS = (
+    "timestamp", "channel", "arbitration_id", "is_extended_id", "is_fd", "is_error",
+    "is_remote", "dlc",
+)  # fmt: skip
+
+
+def write_capture_parquet(capture, path: str | Path) -> None:
+    """A capture's frame table as columns (``data`` as fixed-size binary) and everything else
+    about it as JSON in the schema's metadata; written atomically."""
+    frames = capture.frames
+    n, width = frames.data.shape
+    data = np.ascontiguousarray(frames.data)
+    columns = {name: getattr(frames, name) for name in FRAME_COLUMNS}
+    columns["data"] = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), n, [None, pa.py_buffer(data)]
+    )
+    report = capture.timestamp_report
+    described = {
+        "format": FORMAT_VERSION,
+        "capture_format": capture.format,
+        "format_title": getattr(capture, "format_title", ""),
+        "start_time_epoch": capture.start_time_epoch,
+        "issues": [[i.kind, i.line, i.detail] for i in capture.issues],
+        "timestamp_report": {
+            name: getattr(report, name)
+            for name in ("problems", "messages", "repaired", "backward_steps", "negative_frames")
+        }
+        | {"backward_frames": [int(i) for i in report.backward_frames]},
+        "width": width,
+    }
+    table = pa.table(columns).replace_schema_metadata(
+        {METADATA_KEY: json.dumps(described).encode()}
+    )
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(
+            table, temporary, compression="lz4", use_dictionary=False, write_statistics=False,
+            row_group_size=max(n, 1),
+        )  # fmt: skip
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def read_capture_parquet(path: str | Path, capture_path: str | Path):
+    from app.formats import Capture, ReadIssue  # the formats package only when it is used
+    from app.frames import FrameTable
+    from app.timestamps import TimestampReport
+
+    table = pq.read_table(path)
+    described = json.loads(table.schema.metadata[METADATA_KEY])
+    if described.get("format") != FORMAT_VERSION:
+        raise ValueError(f"frame file format {described.get('format')}, expected {FORMAT_VERSION}")
+    columns = {
+        name: _writable(table.column(name).to_numpy(zero_copy_only=False)) for name in FRAME_COLUMNS
+    }
+    n, width = table.num_rows, described["width"]
+    data_column = table.column("data").combine_chunks()
+    offset = data_column.offset * width
+    data = np.frombuffer(data_column.buffers()[1], np.uint8)[offset : offset + n * width]
+    frames = FrameTable(**columns, data=data.reshape(n, width).copy())
+    return Capture(
+        path=Path(capture_path),
+        format=described["capture_format"],
+        frames=frames,
+        issues=[ReadIssue(kind, line, detail) for kind, line, detail in described["issues"]],
+        start_time_epoch=described["start_time_epoch"],
+        timestamp_report=TimestampReport(**described["timestamp_report"]),
+        format_title=described.get("format_title", ""),
+    )
 
 
 def _writable(array: np.ndarray) -> np.ndarray:

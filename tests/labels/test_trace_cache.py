@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app.pipeline import load_session
 from app.trace_cache import CacheKey, TraceCache, read_traces_parquet, write_traces_parquet
 from app.traces import Trace
+from app.workspace import file_sha256
 
 
 def assert_same_traces(got: list[Trace], expected: list[Trace], metadata: bool = True) -> None:
@@ -75,3 +77,36 @@ def test_least_recently_used_files_go_first(i3_session):
     cache.prune()
     assert cache.path_for("old").exists() and cache.path_for("new").exists()
     assert not cache.path_for("middle").exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "savvycan-examples/candump.log",  # whole-second timestamps, reported and repaired
+        "python-can-testdata/test_CanFdMessage64.asc",  # CAN FD: 64-byte rows, a start time
+        "python-can-testdata/logfile_errorframes.asc",  # error frames
+    ],
+)
+def test_a_capture_round_trips_through_the_cache(shared_data, name):
+    from dataclasses import fields
+
+    from app.formats import read_capture
+
+    original = read_capture(shared_data / name)
+    cache = TraceCache()
+    key = CacheKey(file_sha256(shared_data / name), (), "reader-1")
+    assert cache.get_capture(key, shared_data / name) is None
+    cache.put_capture(key, original)
+    back = cache.get_capture(key, shared_data / name)
+
+    for column in fields(original.frames):
+        mine, theirs = getattr(back.frames, column.name), getattr(original.frames, column.name)
+        assert mine.dtype == theirs.dtype and mine.flags.writeable, column.name
+        np.testing.assert_array_equal(mine, theirs, err_msg=column.name)
+    assert (back.path, back.format, back.format_title) == (
+        original.path, original.format, original.format_title,
+    )  # fmt: skip
+    assert back.issues == original.issues
+    assert back.start_time_epoch == original.start_time_epoch
+    assert back.timestamp_report == original.timestamp_report
+    assert cache.get_capture(CacheKey(key.capture_sha256, (), "reader-2"), name) is None
