@@ -32,9 +32,13 @@ def register(subparsers) -> None:
     )
     parser.add_argument("capture", type=Path, help="the capture file")
     parser.add_argument(
-        "--dbc", action="append", required=True, type=Path, metavar="DB",
+        "--dbc",
+        action="append",
+        required=True,
+        type=Path,
+        metavar="DB",
         help="database to decode with (repeat for several)",
-    )  # fmt: skip
+    )
     parser.add_argument("--out", required=True, type=Path, help="output file, .parquet or .csv")
     parser.set_defaults(handler=run)
 
@@ -80,13 +84,15 @@ def long_table(traces: Sequence[Trace]) -> pa.Table:
         )
 
     empty = np.array([], np.float64)
-    return pa.table({
-        "time": np.concatenate([t.time_s for t in traces]) if traces else empty,
-        "message": pa.DictionaryArray.from_arrays(codes(message_index, "message"), messages),
-        "signal": pa.DictionaryArray.from_arrays(codes(signal_index, "signal"), signals),
-        "value": np.concatenate([t.values for t in traces]) if traces else empty,
-        "valid": np.concatenate([t.valid for t in traces]) if traces else np.array([], bool),
-    })  # fmt: skip
+    return pa.table(
+        {
+            "time": np.concatenate([t.time_s for t in traces]) if traces else empty,
+            "message": pa.DictionaryArray.from_arrays(codes(message_index, "message"), messages),
+            "signal": pa.DictionaryArray.from_arrays(codes(signal_index, "signal"), signals),
+            "value": np.concatenate([t.values for t in traces]) if traces else empty,
+            "valid": np.concatenate([t.valid for t in traces]) if traces else np.array([], bool),
+        }
+    )
 
 
 def write_table(table: pa.Table, path: Path) -> None:
@@ -100,11 +106,16 @@ def write_table(table: pa.Table, path: Path) -> None:
             import pyarrow.csv as pcsv
 
             plain = table.cast(
-                pa.schema([
-                    ("time", pa.float64()), ("message", pa.string()), ("signal", pa.string()),
-                    ("value", pa.float64()), ("valid", pa.bool_()),
-                ])
-            )  # fmt: skip
+                pa.schema(
+                    [
+                        ("time", pa.float64()),
+                        ("message", pa.string()),
+                        ("signal", pa.string()),
+                        ("value", pa.float64()),
+                        ("valid", pa.bool_()),
+                    ]
+                )
+            )
             pcsv.write_csv(plain, path)
     except (OSError, pa.ArrowException) as exc:
         raise ExportError(f"{path}: cannot write: {exc}") from exc

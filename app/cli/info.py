@@ -107,8 +107,12 @@ def id_table(frames: FrameTable) -> list[str]:
 
 def _frame_kinds(frames: FrameTable) -> str:
     parts = []
-    for name, column in (("error", frames.is_error), ("remote", frames.is_remote),
-                         ("CAN FD", frames.is_fd), ("extended ID", frames.is_extended_id)):  # fmt: skip
+    for name, column in (
+        ("error", frames.is_error),
+        ("remote", frames.is_remote),
+        ("CAN FD", frames.is_fd),
+        ("extended ID", frames.is_extended_id),
+    ):
         count = int(np.count_nonzero(column))
         if count:
             parts.append(f"{count} {name}")

@@ -36,20 +36,26 @@ def register(subparsers) -> None:
     )
     parser.add_argument("out", type=Path, help="capture to write (.blf, .asc, .log, ...)")
     parser.add_argument(
-        "--duration", type=_duration, default=600,
+        "--duration",
+        type=_duration,
+        default=600,
         help="how long: 90s, 15m, 2h, 3d (default 10m; the demo scenario is always "
         f"{DEMO_DURATION_S} s)",
-    )  # fmt: skip
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--format", help="capture format instead of the one the suffix names")
     parser.add_argument(
-        "--scenario", default="auto", choices=("auto", *SCENARIOS),
+        "--scenario",
+        default="auto",
+        choices=("auto", *SCENARIOS),
         help="auto (default): days from 1d on, else mixed (drive, pause, charge)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--anomalies", default="default", type=_anomalies,
+        "--anomalies",
+        default="default",
+        type=_anomalies,
         help="default, none, all, or a comma-separated list of: " + ", ".join(ANOMALY_CLASSES),
-    )  # fmt: skip
+    )
     parser.add_argument("--start", type=_start, help="wall-clock start, ISO 8601 (default fixed)")
     parser.add_argument("--soc", type=float, help="initial state of charge, percent")
     parser.add_argument("--soh", type=float, help="true state of health at the start, percent")

@@ -21,6 +21,7 @@ import cantools
 import numpy as np
 
 from app import __version__
+from app.errors import CaptureError
 from app.frames import FrameTable
 from app.paths import shipped_dir
 from app.progress import ProgressCallback, report
@@ -118,9 +119,21 @@ def write_recording(
 ) -> Recording:
     """Simulate, write the capture to ``path`` and its truth to ``truth_path(path)``."""
     from app.formats import write_capture
+    from app.formats.writers import WRITERS, format_for
+
+    path = Path(path)
+    # Refuse a bad name before a long simulation, not after it.
+    if format is None:
+        format, _ = format_for(path)
+    elif format not in WRITERS:
+        raise CaptureError(
+            path, f"cannot write the format {format!r}; writable: {', '.join(WRITERS)}"
+        )
+    if not path.parent.is_dir():
+        raise CaptureError(path, "the folder does not exist")
 
     recording = simulate(config, progress)
-    recording.truth["capture"] = {"file": Path(path).name, "format": format or "from suffix"}
+    recording.truth["capture"] = {"file": path.name, "format": format}
     write_capture(recording.frames, path, format)
     truth_path(path).write_text(json.dumps(recording.truth, indent=1) + "\n", encoding="utf-8")
     log.info("simulated %d frames into %s", len(recording.frames), path)
@@ -168,9 +181,12 @@ class _Run:
 
         soh = config.soh_percent / 100 if config.soh_percent else self.rng_pack.uniform(0.88, 0.97)
         self.cells = battery.Cells.draw(
-            self.design, soh, config.fade_percent_per_day / 100,
-            config.resistance_growth_percent_per_day / 100, self.rng_pack,
-        )  # fmt: skip
+            self.design,
+            soh,
+            config.fade_percent_per_day / 100,
+            config.resistance_growth_percent_per_day / 100,
+            self.rng_pack,
+        )
         self.soh_bias = self.rng_pack.uniform(0.5, 2.0)
         drawn_ambient_c = self.rng_pack.uniform(5, 25)
         if config.ambient_c is not None:
@@ -271,9 +287,16 @@ class _Run:
         soc_before = float(self.state.soc_percent.mean())
 
         wake = battery.run_wake(
-            self.design, self.cells, self.state, start, kinds,
-            profile.battery_w, ambient, charges, self.faults,
-        )  # fmt: skip
+            self.design,
+            self.cells,
+            self.state,
+            start,
+            kinds,
+            profile.battery_w,
+            ambient,
+            charges,
+            self.faults,
+        )
         self._freeze_stuck_sensors(wake)
         inputs = self._inputs(start, kinds, ambient, profile)
         frames = self.bus.wake_frames(wake, inputs)
@@ -306,18 +329,20 @@ class _Run:
         for event in wake.events:
             name = _CHARGER_NAMES[event["charger_state"]]
             self.events.append({**event, "charger_state_name": name})
-        self.wakes.append({
-            "start_s": span[0].start_s,
-            "end_s": span[-1].end_s,
-            "phases": [p.kind for p in span],
-            "soc_start_percent": round(soc_before, 3),
-            "soc_end_percent": round(float(self.state.soc_percent.mean()), 3),
-            "charge_ah": round(float(-amps[amps < 0].sum()) * amp_hours, 3),
-            "discharge_ah": round(float(amps[amps > 0].sum()) * amp_hours, 3),
-            "distance_km": round(travelled_km, 3),
-            "max_temperature_c": round(float(wake.node_c.max()), 2),
-            "bms_soh_percent": inputs.bms_soh_percent,
-        })  # fmt: skip
+        self.wakes.append(
+            {
+                "start_s": span[0].start_s,
+                "end_s": span[-1].end_s,
+                "phases": [p.kind for p in span],
+                "soc_start_percent": round(soc_before, 3),
+                "soc_end_percent": round(float(self.state.soc_percent.mean()), 3),
+                "charge_ah": round(float(-amps[amps < 0].sum()) * amp_hours, 3),
+                "discharge_ah": round(float(amps[amps > 0].sum()) * amp_hours, 3),
+                "distance_km": round(travelled_km, 3),
+                "max_temperature_c": round(float(wake.node_c.max()), 2),
+                "bms_soh_percent": inputs.bms_soh_percent,
+            }
+        )
 
     def _vehicle(self, span: list[Phase], n: int, ambient_c: float) -> drive.DriveProfile:
         aux = drive.auxiliary_w(n * FAST_HZ, ambient_c, self.rng_drive)
@@ -356,13 +381,15 @@ class _Run:
     def _record_health(self, time_s: float) -> None:
         capacity = self.cells.capacity_at(time_s)
         resistance = float(self.cells.r0_ohm.sum()) * self.cells.ageing_resistance_factor(time_s)
-        self.health.append({
-            "time_s": time_s,
-            "capacity_ah": round(float(capacity.mean()), 4),
-            "weakest_cell_capacity_ah": round(float(capacity.min()), 4),
-            "soh_percent": round(self._soh_percent(time_s), 4),
-            "pack_resistance_ohm_25c": round(resistance + self.design.busbar_ohm, 6),
-        })  # fmt: skip
+        self.health.append(
+            {
+                "time_s": time_s,
+                "capacity_ah": round(float(capacity.mean()), 4),
+                "weakest_cell_capacity_ah": round(float(capacity.min()), 4),
+                "soh_percent": round(self._soh_percent(time_s), 4),
+                "pack_resistance_ohm_25c": round(resistance + self.design.busbar_ohm, 6),
+            }
+        )
 
     # -- truth ------------------------------------------------------------------------
 
@@ -400,11 +427,14 @@ class _Run:
 
 
 _CHARGER_NAMES = {
-    battery.CHARGER_OFF: "Idle", battery.CHARGER_CONNECTED: "Connected",
-    battery.CHARGER_PRECHARGE: "Precharge", battery.CHARGER_CC: "ConstantCurrent",
-    battery.CHARGER_CV: "ConstantVoltage", battery.CHARGER_COMPLETE: "Complete",
+    battery.CHARGER_OFF: "Idle",
+    battery.CHARGER_CONNECTED: "Connected",
+    battery.CHARGER_PRECHARGE: "Precharge",
+    battery.CHARGER_CC: "ConstantCurrent",
+    battery.CHARGER_CV: "ConstantVoltage",
+    battery.CHARGER_COMPLETE: "Complete",
     battery.CHARGER_FAULT: "Fault",
-}  # fmt: skip
+}
 
 
 def _anomaly_truth(anomaly: Anomaly, start_epoch: float) -> dict:

@@ -83,8 +83,14 @@ class Cells:
     growth_per_day: float  # fraction of resistance gained per day
 
     @classmethod
-    def draw(cls, design: PackDesign, soh: float, fade_per_day: float, growth_per_day: float,
-             rng: np.random.Generator) -> Cells:  # fmt: skip
+    def draw(
+        cls,
+        design: PackDesign,
+        soh: float,
+        fade_per_day: float,
+        growth_per_day: float,
+        rng: np.random.Generator,
+    ) -> Cells:
         capacity = design.rated_capacity_ah * soh * (1 + 0.01 * rng.standard_normal(CELLS))
         r0 = design.cell_r0_ohm / soh**2 * (1 + 0.05 * rng.standard_normal(CELLS))
         r1 = design.cell_r1_ohm / soh**2 * (1 + 0.05 * rng.standard_normal(CELLS))
@@ -254,8 +260,14 @@ def run_wake(
     return out
 
 
-def rest(design: PackDesign, state: PackState, duration_s: float, ambient_c: float,
-         faults: Faults, start_s: float) -> None:  # fmt: skip
+def rest(
+    design: PackDesign,
+    state: PackState,
+    duration_s: float,
+    ambient_c: float,
+    faults: Faults,
+    start_s: float,
+) -> None:
     """Advance the pack through a span asleep: no current, temperatures settle, the RC
     branch relaxes, and an injected leak keeps draining its cell."""
     settle = np.exp(-duration_s * design.passive_w_k / design.node_heat_capacity_j_k)
@@ -289,8 +301,15 @@ def _current_for_power(power_w: np.ndarray, source_v: float, resistance_ohm: flo
     return (source_v - np.sqrt(discriminant)) / (2 * resistance_ohm)
 
 
-def _heat_step(design: PackDesign, node_c: np.ndarray, current_sq: float, cell_ohm: np.ndarray,
-               ambient_c: float, now: float, faults: Faults) -> np.ndarray:  # fmt: skip
+def _heat_step(
+    design: PackDesign,
+    node_c: np.ndarray,
+    current_sq: float,
+    cell_ohm: np.ndarray,
+    ambient_c: float,
+    now: float,
+    faults: Faults,
+) -> np.ndarray:
     joule = current_sq * cell_ohm.reshape(SENSORS, CELLS_PER_SENSOR).sum(axis=1)
     extra, uncooled = faults.heat_w(now)
     cooling = np.where(
@@ -329,8 +348,16 @@ class _Charger:
         self.amps = 0.0
         self.events: list[dict] = []
 
-    def step(self, now: float, state: PackState, open_circuit: np.ndarray, r0: np.ndarray,
-             polarisation: np.ndarray, out: WakeResult, k: int) -> float:  # fmt: skip
+    def step(
+        self,
+        now: float,
+        state: PackState,
+        open_circuit: np.ndarray,
+        r0: np.ndarray,
+        polarisation: np.ndarray,
+        out: WakeResult,
+        k: int,
+    ) -> float:
         plan = self._plan_at(now)
         since = now - plan.start_s
         soc = float(state.soc_percent.mean())

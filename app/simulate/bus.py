@@ -51,8 +51,14 @@ class WakeInputs:
 class Bus:
     """Builds the frames of one wake after another."""
 
-    def __init__(self, database: Database, design: PackDesign, anomalies: list[Anomaly],
-                 rng: np.random.Generator, start_epoch: float):  # fmt: skip
+    def __init__(
+        self,
+        database: Database,
+        design: PackDesign,
+        anomalies: list[Anomaly],
+        rng: np.random.Generator,
+        start_epoch: float,
+    ):
         self.db = database
         self.design = design
         self.anomalies = anomalies
@@ -77,8 +83,9 @@ class Bus:
         tables = []
         for name, period_s, build in builders:
             message = self.db.get_message_by_name(name)
-            times = self._times(wake, period_s, charging_only=name in _CHARGER_MESSAGES,
-                                kinds=inputs.kinds)  # fmt: skip
+            times = self._times(
+                wake, period_s, charging_only=name in _CHARGER_MESSAGES, kinds=inputs.kinds
+            )
             if len(times) == 0:
                 continue
             raw = build(message, times)
@@ -89,8 +96,9 @@ class Bus:
         order = np.argsort(frames.timestamp, kind="stable")
         return frames.take(order)
 
-    def _times(self, wake: WakeResult, period_s: float, charging_only: bool,
-               kinds: np.ndarray) -> np.ndarray:  # fmt: skip
+    def _times(
+        self, wake: WakeResult, period_s: float, charging_only: bool, kinds: np.ndarray
+    ) -> np.ndarray:
         """Send times (seconds from the recording's start) of one message in one wake."""
         start, end = wake.time_s[0], wake.time_s[-1]
         phase = self.rng.uniform(0, period_s)
@@ -215,13 +223,16 @@ class _WakeView:
         contactor = np.full(len(times), CONTACTOR_CLOSED)
         contactor[since_start < 0.3] = CONTACTOR_PRECHARGE
         contactor[until_end < 0.2] = CONTACTOR_OPENING
-        return _raw(message, {
-            "PackVoltage": volts,
-            "PackCurrent": amps,
-            "PackPower": volts * amps / 1000,
-            "ContactorState": contactor,
-            "PackStatusCounter": np.arange(len(times)) % 15,
-        })  # fmt: skip
+        return _raw(
+            message,
+            {
+                "PackVoltage": volts,
+                "PackCurrent": amps,
+                "PackPower": volts * amps / 1000,
+                "ContactorState": contactor,
+                "PackStatusCounter": np.arange(len(times)) % 15,
+            },
+        )
 
     def bms_state(self, message: Message, times: np.ndarray) -> dict:
         soc = self._slow(self.wake.soc_percent.mean(axis=1), times)
@@ -233,14 +244,17 @@ class _WakeView:
         mode[(kinds == battery.CHARGE) & (charger == battery.CHARGER_FAULT)] = 1
         discharge = 600.0 * np.clip(soc / 10, 0.2, 1.0)
         insulation = 3800 + 40 * np.sin(times / 900) + 15 * self.rng.standard_normal(len(times))
-        return _raw(message, {
-            "StateOfCharge": reported,
-            "StateOfHealth": np.full(len(times), self.inputs.bms_soh_percent),
-            "BmsMode": mode,
-            "MaxChargeCurrent": self._second(self.wake.charge_limit_a, times),
-            "MaxDischargeCurrent": discharge,
-            "InsulationResistance": insulation,
-        })  # fmt: skip
+        return _raw(
+            message,
+            {
+                "StateOfCharge": reported,
+                "StateOfHealth": np.full(len(times), self.inputs.bms_soh_percent),
+                "BmsMode": mode,
+                "MaxChargeCurrent": self._second(self.wake.charge_limit_a, times),
+                "MaxDischargeCurrent": discharge,
+                "InsulationResistance": insulation,
+            },
+        )
 
     def cell_stats(self, message: Message, times: np.ndarray) -> dict:
         low_v, high_v = np.empty(len(times)), np.empty(len(times))
@@ -257,23 +271,38 @@ class _WakeView:
             low_t[chunk] = reported.min(axis=1)
             reported = np.where(np.isnan(celsius), -np.inf, celsius)
             high_t[chunk], hot_id[chunk] = reported.max(axis=1), reported.argmax(axis=1)
-        return _raw(message, {
-            "MinCellVoltage": low_v,
-            "MaxCellVoltage": high_v,
-            "MinCellVoltageId": low_id + 1,
-            "MaxCellVoltageId": high_id + 1,
-            "MinCellTemperature": low_t,
-            "MaxCellTemperature": high_t,
-            "MaxCellTemperatureId": hot_id + 1,
-        })  # fmt: skip
+        return _raw(
+            message,
+            {
+                "MinCellVoltage": low_v,
+                "MaxCellVoltage": high_v,
+                "MinCellVoltageId": low_id + 1,
+                "MaxCellVoltageId": high_id + 1,
+                "MinCellTemperature": low_t,
+                "MaxCellTemperature": high_t,
+                "MaxCellTemperatureId": hot_id + 1,
+            },
+        )
 
     def cell_voltages(self, message: Message, times: np.ndarray) -> dict:
-        return self._multiplexed(message, times, VOLTAGE_GROUPS, "CellVoltageGroup",
-                                 "CellVoltage{:03d}", self.measure_cell_voltages)  # fmt: skip
+        return self._multiplexed(
+            message,
+            times,
+            VOLTAGE_GROUPS,
+            "CellVoltageGroup",
+            "CellVoltage{:03d}",
+            self.measure_cell_voltages,
+        )
 
     def cell_temperatures(self, message: Message, times: np.ndarray) -> dict:
-        return self._multiplexed(message, times, TEMPERATURE_GROUPS, "TemperatureGroup",
-                                 "CellTemperature{:02d}", self.measure_temperatures)  # fmt: skip
+        return self._multiplexed(
+            message,
+            times,
+            TEMPERATURE_GROUPS,
+            "TemperatureGroup",
+            "CellTemperature{:02d}",
+            self.measure_temperatures,
+        )
 
     def _multiplexed(self, message, times, groups, selector, pattern, measure) -> dict:
         """Frame k carries group ``(k + first) % groups``, four values each."""
@@ -294,33 +323,43 @@ class _WakeView:
     def vehicle_status(self, message: Message, times: np.ndarray) -> dict:
         kinds = self._second(self.inputs.kinds, times)
         driving = kinds == battery.DRIVE
-        return _raw(message, {
-            "VehicleSpeed": 3.6 * self._fast(self.inputs.speed_m_s, times),
-            "MotorTorque": self._fast(self.inputs.torque_nm, times),
-            "AcceleratorPedal": self._fast(self.inputs.pedal_percent, times),
-            "BrakeSwitch": self._fast(self.inputs.brake, times).astype(np.int64),
-            "GearPosition": np.where(driving, GEAR_DRIVE, GEAR_PARK),
-        })  # fmt: skip
+        return _raw(
+            message,
+            {
+                "VehicleSpeed": 3.6 * self._fast(self.inputs.speed_m_s, times),
+                "MotorTorque": self._fast(self.inputs.torque_nm, times),
+                "AcceleratorPedal": self._fast(self.inputs.pedal_percent, times),
+                "BrakeSwitch": self._fast(self.inputs.brake, times).astype(np.int64),
+                "GearPosition": np.where(driving, GEAR_DRIVE, GEAR_PARK),
+            },
+        )
 
     def odometer(self, message: Message, times: np.ndarray) -> dict:
         travelled_km = np.cumsum(self.inputs.speed_m_s) / FAST_HZ / 1000
-        index = np.clip(((times - self.wake.time_s[0]) * FAST_HZ).astype(np.int64), 0,
-                        len(travelled_km) - 1)  # fmt: skip
+        index = np.clip(
+            ((times - self.wake.time_s[0]) * FAST_HZ).astype(np.int64), 0, len(travelled_km) - 1
+        )
         km = travelled_km[index]
-        return _raw(message, {
-            "Odometer": self.inputs.odometer_km + km,
-            "TripDistance": self.inputs.trip_km + km,
-            "AmbientTemperature": self._second(self.inputs.ambient_c, times),
-        })  # fmt: skip
+        return _raw(
+            message,
+            {
+                "Odometer": self.inputs.odometer_km + km,
+                "TripDistance": self.inputs.trip_km + km,
+                "AmbientTemperature": self._second(self.inputs.ambient_c, times),
+            },
+        )
 
     def charge_request(self, message: Message, times: np.ndarray) -> dict:
         state = self._second(self.wake.charger_state, times)
         enabled = np.isin(state, (battery.CHARGER_CC, battery.CHARGER_CV))
-        return _raw(message, {
-            "ChargeVoltageRequest": np.full(len(times), CELLS * self.design.cv_cell_v),
-            "ChargeCurrentRequest": self._second(self.wake.charge_request_a, times),
-            "ChargeEnable": enabled.astype(np.int64),
-        })  # fmt: skip
+        return _raw(
+            message,
+            {
+                "ChargeVoltageRequest": np.full(len(times), CELLS * self.design.cv_cell_v),
+                "ChargeCurrentRequest": self._second(self.wake.charge_request_a, times),
+                "ChargeEnable": enabled.astype(np.int64),
+            },
+        )
 
     def charger_status(self, message: Message, times: np.ndarray) -> dict:
         state = self._second(self.wake.charger_state, times)
@@ -331,13 +370,16 @@ class _WakeView:
         for stop_s, name in self.inputs.charge_faults.items():
             fault[(state == battery.CHARGER_FAULT) & (times >= stop_s)] = CHARGER_FAULTS[name]
         warm = self._charger_heat(times)
-        return _raw(message, {
-            "ChargerOutputVoltage": np.where(delivering | (state >= 5), volts, 0.0),
-            "ChargerOutputCurrent": np.where(delivering, np.maximum(amps, 0), 0.0),
-            "ChargerState": state,
-            "ChargerFault": fault,
-            "ChargerTemperature": self._second(self.inputs.ambient_c, times) + warm,
-        })  # fmt: skip
+        return _raw(
+            message,
+            {
+                "ChargerOutputVoltage": np.where(delivering | (state >= 5), volts, 0.0),
+                "ChargerOutputCurrent": np.where(delivering, np.maximum(amps, 0), 0.0),
+                "ChargerState": state,
+                "ChargerFault": fault,
+                "ChargerTemperature": self._second(self.inputs.ambient_c, times) + warm,
+            },
+        )
 
     def _charger_heat(self, times: np.ndarray) -> np.ndarray:
         """The charger warms with its output power, with a ten-minute lag."""

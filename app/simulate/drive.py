@@ -98,8 +98,15 @@ def road_load(
     battery_w = np.where(wheel_w > 0, drive_w, regen_w) + aux_w
 
     torque = force * vehicle.wheel_radius_m / vehicle.gear_ratio
-    regen_torque = np.where(speed > 1, regen_w / np.maximum(speed, 1) * vehicle.wheel_radius_m
-                            / vehicle.gear_ratio / vehicle.regen_efficiency, 0.0)  # fmt: skip
+    regen_torque = np.where(
+        speed > 1,
+        regen_w
+        / np.maximum(speed, 1)
+        * vehicle.wheel_radius_m
+        / vehicle.gear_ratio
+        / vehicle.regen_efficiency,
+        0.0,
+    )
     torque = np.where(force >= 0, torque, np.maximum(torque, regen_torque))
     torque = np.clip(torque, -vehicle.max_torque_nm, vehicle.max_torque_nm)
     pedal = np.clip(100 * torque / vehicle.max_torque_nm, 0, 100)

@@ -105,10 +105,16 @@ def _days(duration_s: int, rng: np.random.Generator) -> list[Phase]:
         evening = int(rng.uniform(20, 45) * 60)
         charge = int(rng.uniform(35, 55) * 60)
         day_plan = [
-            ("idle", 30), ("drive", morning), ("idle", 20),
+            ("idle", 30),
+            ("drive", morning),
+            ("idle", 20),
             ("sleep", int(9.5 * 3600) - morning + int(rng.uniform(-20, 20) * 60)),
-            ("idle", 30), ("drive", evening), ("idle", 120), ("charge", charge), ("idle", 30),
-        ]  # fmt: skip
+            ("idle", 30),
+            ("drive", evening),
+            ("idle", 120),
+            ("charge", charge),
+            ("idle", 30),
+        ]
         used = sum(length for _, length in day_plan)
         day_plan.append(("sleep", 86400 * (day + 1) - sum(ln for _, ln in parts) - used))
         parts += day_plan
@@ -171,11 +177,13 @@ def _over_temperature(phases, rng) -> Anomaly | None:
     node = int(rng.integers(0, 31))
     target_c = rng.uniform(60, 66)
     return Anomaly(
-        "over_temperature", start, end,
+        "over_temperature",
+        start,
+        end,
         where={"sensors": [node + 1, node + 2]},
         params={"nodes": [node, node + 1], "target_c": target_c},
         detail=f"cooling lost and a bad connection heating sensors {node + 1} and {node + 2}",
-    )  # fmt: skip
+    )
 
 
 def _cell_drift_low(phases, rng) -> Anomaly | None:
@@ -187,11 +195,13 @@ def _cell_drift_low(phases, rng) -> Anomaly | None:
     cell = int(rng.integers(0, 96))
     drop = rng.uniform(5, 9)
     return Anomaly(
-        "cell_drift_low", start, last,
+        "cell_drift_low",
+        start,
+        last,
         where={"cells": [cell + 1]},
         params={"cell": cell, "soc_drop_percent": drop},
         detail=f"cell {cell + 1} self-discharging (soft internal short), losing {drop:.1f} % SoC",
-    )  # fmt: skip
+    )
 
 
 def _voltage_sag(phases, rng) -> Anomaly | None:
@@ -201,11 +211,13 @@ def _voltage_sag(phases, rng) -> Anomaly | None:
     start, end = _inside(phase, 0.25, 0.75, rng)
     ohm = rng.uniform(0.06, 0.10)
     return Anomaly(
-        "voltage_sag", start, end,
+        "voltage_sag",
+        start,
+        end,
         where={"pack": True},
         params={"ohm": ohm},
         detail=f"loose pack connection adding {1000 * ohm:.0f} mOhm in series",
-    )  # fmt: skip
+    )
 
 
 def _sensor_glitch(phases, rng) -> Anomaly | None:
@@ -236,11 +248,13 @@ def _stuck_sensor(phases, rng) -> Anomaly | None:
     start, end = _inside(phase, 0.2, 0.95, rng)
     sensor = int(rng.integers(0, 32))
     return Anomaly(
-        "stuck_sensor", start, end,
+        "stuck_sensor",
+        start,
+        end,
         where={"sensors": [sensor + 1]},
         params={"sensor": sensor},
         detail=f"temperature sensor {sensor + 1} frozen at its last reading",
-    )  # fmt: skip
+    )
 
 
 def _charge_stop(phases, rng) -> Anomaly | None:
@@ -250,11 +264,13 @@ def _charge_stop(phases, rng) -> Anomaly | None:
     start = phase.start_s + int(phase.duration_s * rng.uniform(0.35, 0.6))
     fault = "StoppedByStation" if rng.random() < 0.5 else "InputPowerLost"
     return Anomaly(
-        "charge_stop", start, phase.end_s,
+        "charge_stop",
+        start,
+        phase.end_s,
         where={"charger": True},
         params={"fault": fault},
         detail=f"charging stopped before the target ({fault})",
-    )  # fmt: skip
+    )
 
 
 _PLACERS = {
