@@ -422,21 +422,24 @@ def _match_messages(groups, databases, claimed) -> list:
                 # their own ID matches them exactly, other senders go to the first one.
                 by_pgn.setdefault(_pgn(frame_id), plan)
 
+        # J1939: one trace per sender when several send the same parameter group.
         j1939_rows: dict[tuple[int, str], dict[int, list[np.ndarray]]] = {}
+        by_name = {}
         for i, (channel, frame_id, extended, rows) in enumerate(groups):
             if database.channel is not None and database.channel != channel:
                 continue
             plan = exact.get((frame_id, extended))
-            if plan is not None:
-                claimed[i] = True
-                work.append((database, plan, rows, channel, plan.name))
+            if plan is None and extended:
+                plan = by_pgn.get(_pgn(frame_id))
+            if plan is None:
                 continue
-            plan = by_pgn.get(_pgn(frame_id)) if extended else None
-            if plan is not None:
-                claimed[i] = True
+            claimed[i] = True
+            if plan.j1939 and extended:
+                by_name[plan.name] = plan
                 sources = j1939_rows.setdefault((channel, plan.name), {})
                 sources.setdefault(frame_id & 0xFF, []).append(rows)
-        by_name = {plan.name: plan for plan in by_pgn.values()}
+            else:
+                work.append((database, plan, rows, channel, plan.name))
         for (channel, name), sources in j1939_rows.items():
             for source, parts in sorted(sources.items()):
                 label = name if len(sources) == 1 else f"{name} (SA 0x{source:02X})"

@@ -330,7 +330,7 @@ def _candidates(trace: Trace) -> list[tuple[str, int]]:
     elif "soh" in words or "health" in words:
         found.append(("bms_soh", 2 + (unit in PERCENT_UNITS)))
     elif "soc" in joined and measured and (unit in PERCENT_UNITS or not unit):
-        found.append(("soc", 1 + (unit in PERCENT_UNITS) + ("soc" in words)))
+        found.append(("soc", 1 + (unit in PERCENT_UNITS) + ("soc" in words) + battery))
     elif "speed" in words and unit in SPEED_UNITS:
         found.append(("vehicle_speed", 1 + bool(words & {"vehicle", "veh", "car"})))
     elif ("odometer" in joined or "odo" in words or "mileage" in joined) and (
