@@ -70,6 +70,8 @@ EXCLUDES: tuple[str, ...] = (
     "gcsfs",
     "requests",
     "jinja2",
+    "sqlalchemy",  # pandas.io.sql; the store talks to PostgreSQL through psycopg
+    "yaml",  # numpy's show_config and canmatrix's YAML format
     "pyarrow.flight",
     "pyarrow._flight",
     "pyarrow._s3fs",
