@@ -8,8 +8,10 @@ callback over all the stages.
 A trace cache, when given, is any object with ``get(key) -> list[Trace] | None`` and
 ``put(key, traces)`` (:class:`app.trace_cache.TraceCache` is one). The key is a
 :class:`app.trace_cache.CacheKey` of the capture's sha256, the databases' sha256s in the
-order given, and :data:`DECODER_VERSION`. On a hit the capture is still read (the session
-shows its frames and its issues) but not decoded, and ``decoded`` is None.
+order given, and :data:`DECODER_VERSION`. On a hit the traces are not decoded again and
+``decoded`` is None. If the cache also has ``get_capture(key, path)`` and
+``put_capture(key, capture)``, the capture's frames come from it too, and the capture file is
+only hashed, not parsed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from app import __version__
 from app.databases import LoadedDatabase, load_databases
 from app.decode import DecodeResult, decode_frames
+from app.errors import CaptureError
 from app.formats import Capture, read_capture
 from app.progress import ProgressCallback, report
 from app.roles import assign_roles
@@ -70,15 +73,17 @@ def load_session(
     ``progress`` returning False raises :class:`app.errors.LoadCancelled`.
     """
     report(progress, 0, PROGRESS_TOTAL)
-    capture = read_capture(capture_path, progress=_stage(progress, 0, READ_SHARE))
     databases = load_databases(list(database_paths))
     warnings = _database_warnings(databases)
+    key = cache_key(capture_path, databases) if cache is not None else None
 
-    key = None
-    traces = None
-    if cache is not None:
-        key = cache_key(capture_path, databases)
-        traces = cache.get(key)
+    capture = _cached_capture(cache, key, capture_path)
+    if capture is None:
+        capture = read_capture(capture_path, progress=_stage(progress, 0, READ_SHARE))
+        if hasattr(cache, "put_capture"):
+            cache.put_capture(key, capture)
+
+    traces = cache.get(key) if cache is not None else None
     decoded = None
     if traces is None:
         decode_progress = _stage(progress, READ_SHARE, READ_SHARE + DECODE_SHARE)
@@ -112,10 +117,19 @@ def cache_key(capture_path: str | Path, databases: Sequence[LoadedDatabase]) -> 
 def file_sha256(path: str | Path) -> str:
     """sha256 of a file, read in 1 MiB blocks (captures can be gigabytes)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
+    try:
+        with open(path, "rb") as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
+    except OSError as exc:
+        raise CaptureError(path, f"cannot read: {exc.strerror or exc}") from exc
     return digest.hexdigest()
+
+
+def _cached_capture(cache, key: CacheKey | None, capture_path: str | Path) -> Capture | None:
+    if key is None or not hasattr(cache, "get_capture"):
+        return None
+    return cache.get_capture(key, capture_path)
 
 
 def _database_warnings(databases: Sequence[LoadedDatabase]) -> list[str]:
