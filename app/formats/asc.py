@@ -22,11 +22,14 @@ from app.formats.scan import (
     IS_DIGIT,
     WHITESPACE,
     Tokens,
+    Window,
     all_digits,
     equals,
     line_bounds,
     parse_decimal,
     parse_hex,
+    parse_hex_bytes,
+    parse_uint,
 )
 from app.formats.source import Head
 from app.frames import CLASSIC_WIDTH, FD_LENGTHS, FrameTable
@@ -185,14 +188,14 @@ def _asc_bytes(words: list[str], base: int) -> bytes:
 def fast_classic_chunk(chunk: bytes, first_line: int) -> ChunkResult:
     """Classic hex data frames of a chunk in bulk; every other line goes to the slow path.
 
-    The shape is ``ts channel id[x] Rx|Tx d dlc byte byte ...`` with anything after the
-    data bytes ignored, as python-can does.
+    The shape is ``ts channel id[x] Rx|Tx d dlc byte byte ...`` with single spaces between
+    the data bytes and anything after them ignored, as python-can does.
     """
     buf = np.frombuffer(chunk, np.uint8)
+    win = Window(buf)
     starts, ends = line_bounds(buf)
     tokens = Tokens(buf, starts, ends, WHITESPACE)
     count = tokens.count
-    last = max(len(buf) - 1, 0)
 
     ts_s, ts_e = tokens.take(0)
     ch_s, ch_e = tokens.take(1)
@@ -200,35 +203,31 @@ def fast_classic_chunk(chunk: bytes, first_line: int) -> ChunkResult:
     dir_s, dir_e = tokens.take(3)
     kind_s, kind_e = tokens.take(4)
     dlc_s, dlc_e = tokens.take(5)
+    data_s, _ = tokens.take(6)
 
-    ok = (count >= 6) & IS_DIGIT[buf[np.minimum(ts_s, last)]]
-    ok &= all_digits(buf, ch_s, ch_e, 4)
-    ok &= equals(buf, dir_s, dir_e, b"Rx") | equals(buf, dir_s, dir_e, b"Tx")
-    ok &= equals(buf, kind_s, kind_e, b"d") & (dlc_e - dlc_s == 1)
-    dlc_code = HEX_VALUE[buf[np.minimum(dlc_s, last)]].astype(np.int64)
+    ok = (count >= 6) & IS_DIGIT[win.at(ts_s)]
+    ok &= all_digits(win, ch_s, ch_e, 4)
+    ok &= equals(win, dir_s, dir_e, b"Rx") | equals(win, dir_s, dir_e, b"Tx")
+    ok &= equals(win, kind_s, kind_e, b"d") & (dlc_e - dlc_s == 1)
+    dlc_code = HEX_VALUE[win.at(dlc_s)].astype(np.int64)
     ok &= dlc_code != 255
     nbytes = np.minimum(np.asarray(FD_LENGTHS)[np.where(ok, dlc_code, 0)], CLASSIC_WIDTH)
     ok &= count >= 6 + nbytes
 
-    extended = (buf[np.maximum(id_e - 1, 0)] | 0x20) == ord("x")
-    ident, id_ok = parse_hex(buf, id_s, id_e - extended, 8)
-    ok &= id_ok
-    timestamp, ts_ok = parse_decimal(buf, ts_s, ts_e)
-    ok &= ts_ok
-    channel = np.zeros(len(starts), np.int64)
-    for digit in range(4):
-        has = ch_e - ch_s > digit
-        channel = np.where(has, channel * 10 + buf[np.minimum(ch_s + digit, last)] - 48, channel)
-
-    data = np.zeros((len(starts), CLASSIC_WIDTH), np.uint8)
-    for k in range(CLASSIC_WIDTH):
-        used = ok & (nbytes > k)
-        b_s, b_e = tokens.take(6 + k)
-        hi = HEX_VALUE[buf[np.minimum(b_s, last)]]
-        lo = HEX_VALUE[buf[np.minimum(b_s + 1, last)]]
-        good = (b_e - b_s == 2) & (hi != 255) & (lo != 255)
-        ok &= ~used | good
-        data[:, k] = np.where(used & good, (hi << 4) | (lo & 15), 0)
+    extended = (win.at(id_e - 1) | 0x20) == ord("x")
+    ident, id_ok = parse_hex(win, id_s, id_e - extended, 8)
+    timestamp, ts_ok = parse_decimal(win, ts_s, ts_e)
+    channel, channel_ok = parse_uint(win, ch_s, ch_e, 4)
+    data, data_ok = parse_hex_bytes(win, data_s, nbytes, CLASSIC_WIDTH, stride=3, sep=ord(" "))
+    after_data = win.at(data_s + 3 * nbytes - 1)
+    ok &= id_ok & ts_ok & channel_ok & data_ok
+    ok &= (
+        (nbytes == 0)
+        | (after_data == ord(" "))
+        | (after_data == 0)
+        | (after_data == 10)
+        | (after_data == 13)
+    )
 
     rows = np.flatnonzero(ok)
     table = FrameTable.empty(len(rows))

@@ -14,6 +14,8 @@ import datetime
 import logging
 import struct
 import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -41,7 +43,9 @@ ZLIB_DEFLATE = 2
 CAN_MSG_EXT = 0x80000000
 REMOTE_FLAG = 0x80
 TIME_TEN_MICS = 1
+LOBJ = int.from_bytes(b"LOBJ", "little")
 BATCH_BYTES = 16 << 20
+IN_FLIGHT = 64  # containers decompressed ahead of the parser
 FD_LENGTH_TABLE = np.asarray(FD_LENGTHS, np.int64)
 
 
@@ -88,42 +92,58 @@ def _read_blf(source: Source, raw, stream, progress) -> RawRead:
     pending: list[bytes] = []
     pending_size = 0
     offset = header[1]
-    while True:
-        report(progress, raw.tell(), source.size)
-        base = stream.read(OBJECT_BASE.size)
-        if not base:
-            break
-        if len(base) < OBJECT_BASE.size:
-            issues.append(
-                ReadIssue("truncated", None, f"file ends inside an object at byte {offset}")
-            )
-            break
-        signature, _hsize, _version, size, kind = OBJECT_BASE.unpack(base)
-        if signature != b"LOBJ" or size < OBJECT_BASE.size:
-            issues.append(
-                ReadIssue(
-                    "bad-object", None, f"no object header at byte {offset}; the rest is skipped"
-                )
-            )
-            break
-        body = stream.read(size - OBJECT_BASE.size)
-        stream.read(size % 4)
-        truncated = len(body) < size - OBJECT_BASE.size
-        if kind == LOG_CONTAINER:
-            data = _unpack_container(body, offset, truncated, issues)
+    jobs: deque = deque()
+
+    def collect(keep: int) -> None:
+        """Hand decompressed containers to the parser in order, leaving ``keep`` in flight."""
+        nonlocal pending_size
+        while len(jobs) > keep:
+            data = jobs.popleft().result()
             if data:
                 pending.append(data)
                 pending_size += len(data)
-        if truncated:
-            if kind != LOG_CONTAINER:
+            if pending_size >= BATCH_BYTES:
+                parser.feed(b"".join(pending))
+                pending.clear()
+                pending_size = 0
+
+    # Containers are decompressed on a second thread (zlib releases the GIL) while the
+    # parser works through the batch before.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        while True:
+            report(progress, raw.tell(), source.size)
+            base = stream.read(OBJECT_BASE.size)
+            if not base:
+                break
+            if len(base) < OBJECT_BASE.size:
                 issues.append(
                     ReadIssue("truncated", None, f"file ends inside an object at byte {offset}")
                 )
-            break
-        offset += size + size % 4
-        if pending_size >= BATCH_BYTES:
-            parser.feed(b"".join(pending))
-            pending, pending_size = [], 0
+                break
+            signature, _hsize, _version, size, kind = OBJECT_BASE.unpack(base)
+            if signature != b"LOBJ" or size < OBJECT_BASE.size:
+                issues.append(
+                    ReadIssue(
+                        "bad-object",
+                        None,
+                        f"no object header at byte {offset}; the rest is skipped",
+                    )
+                )
+                break
+            body = stream.read(size - OBJECT_BASE.size)
+            stream.read(size % 4)
+            truncated = len(body) < size - OBJECT_BASE.size
+            if kind == LOG_CONTAINER:
+                jobs.append(pool.submit(_unpack_container, body, offset, truncated, issues))
+                collect(IN_FLIGHT)
+            if truncated:
+                if kind != LOG_CONTAINER:
+                    issues.append(
+                        ReadIssue("truncated", None, f"file ends inside an object at byte {offset}")
+                    )
+                break
+            offset += size + size % 4
+        collect(0)
     if pending:
         parser.feed(b"".join(pending))
     parser.close()
@@ -215,6 +235,9 @@ def _object_positions(buf: np.ndarray, issues: list[ReadIssue]) -> tuple[np.ndar
     n = len(buf)
     if n < OBJECT_BASE.size:
         return np.zeros(0, np.int64), 0
+    uniform = _uniform_positions(buf)
+    if uniform is not None:
+        return uniform
     hit = (buf[:-3] == 76) & (buf[1:-2] == 79) & (buf[2:-1] == 66) & (buf[3:] == 74)
     candidates = np.flatnonzero(hit)
     candidates = candidates[candidates + OBJECT_BASE.size <= n]
@@ -241,6 +264,25 @@ def _object_positions(buf: np.ndarray, issues: list[ReadIssue]) -> tuple[np.ndar
     return objects[valid], consumed
 
 
+def _uniform_positions(buf: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Positions when every object has the size of the first (a CAN-only log), else None."""
+    first = bytes(buf[:8]).find(b"LOBJ")
+    if first < 0:
+        return None
+    size = int(_u32(buf, np.asarray([first + 8]))[0])
+    if size < OBJECT_BASE.size or size % 4:
+        return None
+    count = (len(buf) - first) // size
+    if count == 0:
+        return None
+    rows = buf[first : first + count * size].reshape(count, size)
+    signatures = rows[:, :4].copy().view("<u4").ravel()
+    sizes = rows[:, 8:12].copy().view("<u4").ravel()
+    if not ((signatures == LOBJ) & (sizes == size)).all():
+        return None
+    return first + size * np.arange(count, dtype=np.int64), first + count * size
+
+
 def _walk(candidates: np.ndarray, ends: np.ndarray, issues: list[ReadIssue]) -> np.ndarray:
     """Follow the chain object by object when "LOBJ" also occurs inside some payload."""
     following = np.searchsorted(candidates, ends)
@@ -260,6 +302,9 @@ def _walk(candidates: np.ndarray, ends: np.ndarray, issues: list[ReadIssue]) -> 
 
 
 def _frames(buf: np.ndarray, positions: np.ndarray, start: float) -> FrameTable:
+    records = _can_message_records(buf, positions)
+    if records is not None:
+        return _frames_from_records(records, start)
     kind = _u32(buf, positions + 12)
     version = _u16(buf, positions + 6)
     wanted = np.isin(
@@ -280,6 +325,40 @@ def _frames(buf: np.ndarray, positions: np.ndarray, start: float) -> FrameTable:
     _errors(buf, body, kind, table)
     _fd(buf, body, kind, table)
     _fd64(buf, positions, body, kind, table)
+    return table
+
+
+def _can_message_records(buf: np.ndarray, positions: np.ndarray) -> np.ndarray | None:
+    """The objects as CAN_MESSAGE records when they are nothing else, back to back."""
+    size = CAN_MESSAGE_RECORD.itemsize
+    n = len(positions)
+    if n == 0 or positions[-1] - positions[0] != size * (n - 1):
+        return None
+    if n > 1 and not (np.diff(positions) == size).all():
+        return None
+    first = int(positions[0])
+    records = buf[first : first + n * size].view(CAN_MESSAGE_RECORD)
+    if not ((records["object_type"] == CAN_MESSAGE) & (records["header_version"] == 1)).all():
+        return None
+    return records
+
+
+def _frames_from_records(records: np.ndarray, start: float) -> FrameTable:
+    table = FrameTable.empty(len(records))
+    ticks = records["ticks"].astype(np.float64)
+    flags = records["flags"]
+    table.timestamp[:] = np.where(flags == TIME_TEN_MICS, ticks / 1e5, ticks / 1e9) + start
+    ident = records["can_id"]
+    remote = (records["message_flags"] & REMOTE_FLAG) != 0
+    dlc = records["dlc"]
+    length = np.minimum(dlc, CLASSIC_WIDTH)
+    table.channel[:] = records["channel"].astype(np.int64) - 1
+    table.arbitration_id[:] = ident & 0x1FFFFFFF
+    table.is_extended_id[:] = (ident & CAN_MSG_EXT) != 0
+    table.is_remote[:] = remote
+    table.dlc[:] = np.where(remote, dlc, length)
+    keep = np.arange(CLASSIC_WIDTH) < np.where(remote, 0, length)[:, None]
+    table.data[:] = np.where(keep, records["data"], 0)
     return table
 
 

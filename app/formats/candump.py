@@ -18,6 +18,7 @@ from app.formats.scan import (
     HEX_VALUE,
     WHITESPACE,
     Tokens,
+    Window,
     gather,
     line_bounds,
     parse_decimal,
@@ -100,17 +101,17 @@ class CandumpLogReader(LineReader):
 
     def parse_chunk(self, chunk: bytes, first_line: int, state: dict) -> ChunkResult:
         buf = np.frombuffer(chunk, np.uint8)
+        win = Window(buf)
         starts, ends = line_bounds(buf)
         tokens = Tokens(buf, starts, ends, WHITESPACE)
         ts_start, ts_end = tokens.take(0)
         if_start, if_end = tokens.take(1)
         fr_start, fr_end = tokens.take(2)
-        last = len(buf) - 1
 
         # Shape: "(ts) iface ID#DATA" with an optional R/T token after it.
         ok = (tokens.count == 3) | (tokens.count == 4)
-        ok &= (buf[np.minimum(ts_start, last)] == ord("(")) & (buf[ts_end - 1] == ord(")"))
-        timestamp, ts_ok = parse_decimal(buf, ts_start + 1, ts_end - 1)
+        ok &= (win.at(ts_start) == ord("(")) & (win.at(ts_end - 1) == ord(")"))
+        timestamp, ts_ok = parse_decimal(win, ts_start + 1, ts_end - 1)
         ok &= ts_ok
 
         # The frame token: ID, '#', optional '#F' for CAN FD, hex data.
@@ -120,25 +121,25 @@ class CandumpLogReader(LineReader):
         at = np.minimum(np.searchsorted(hashes, fr_start), len(hashes) - 1)
         hash_pos = hashes[at]
         ok &= (hash_pos > fr_start) & (hash_pos < fr_end)
-        ident, id_ok = parse_hex(buf, fr_start, hash_pos, 8)
+        ident, id_ok = parse_hex(win, fr_start, hash_pos, 8)
         ok &= id_ok & ~((ident & CAN_ERR_FLAG != 0) & (ident & CAN_ERR_BUSERROR != 0))
-        after = buf[np.minimum(hash_pos + 1, last)]
+        after = win.at(hash_pos + 1)
         is_fd = (after == ord("#")) & (hash_pos + 1 < fr_end)
         ok &= (after != ord("R")) & (after != ord("r"))
-        ok &= ~is_fd | (HEX_VALUE[buf[np.minimum(hash_pos + 2, last)]] != 255)
+        ok &= ~is_fd | (HEX_VALUE[win.at(hash_pos + 2)] != 255)
         data_start = hash_pos + 1 + 2 * is_fd
         digits = fr_end - data_start
         nbytes = digits // 2
         ok &= (digits >= 0) & (digits % 2 == 0) & (nbytes <= np.where(is_fd, 64, 8))
 
         width = FD_WIDTH if (is_fd & ok).any() else CLASSIC_WIDTH
-        data, data_ok = parse_hex_bytes(buf, data_start, np.where(ok, nbytes, 0), width)
+        data, data_ok = parse_hex_bytes(win, data_start, np.where(ok, nbytes, 0), width)
         ok &= data_ok
 
         rows = np.flatnonzero(ok)
         table = FrameTable.empty(len(rows), width)
         table.timestamp[:] = timestamp[rows]
-        table.channel[:] = self._channels(buf, if_start[rows], if_end[rows], state)
+        table.channel[:] = self._channels(win, if_start[rows], if_end[rows], state)
         table.arbitration_id[:] = ident[rows] & 0x1FFFFFFF
         table.is_extended_id[:] = (hash_pos - fr_start)[rows] > 3
         table.is_fd[:] = is_fd[rows]
@@ -161,9 +162,9 @@ class CandumpLogReader(LineReader):
         return ChunkResult(table, lines[ok], other_lines)
 
     @staticmethod
-    def _channels(buf, start, end, state) -> np.ndarray:
+    def _channels(win, start, end, state) -> np.ndarray:
         """Bus numbers of the interface names, looking each distinct name up once."""
-        names = gather(buf, start, end, 16)
+        names = gather(win, start, end, 16)
         if len(names) == 0:
             return np.zeros(0, np.int16)
         if (names == names[0]).all():

@@ -18,7 +18,16 @@ import numpy as np
 
 from app.formats.base import RawRead
 from app.formats.lines import BadLine, ChunkResult, LineReader, Row, clip
-from app.formats.scan import Tokens, equals, line_bounds, parse_decimal, parse_hex, separators
+from app.formats.scan import (
+    Tokens,
+    Window,
+    equals,
+    line_bounds,
+    parse_decimal,
+    parse_hex,
+    parse_hex_bytes,
+    separators,
+)
 from app.formats.source import Head
 from app.frames import CLASSIC_WIDTH, FD_WIDTH, FrameTable
 
@@ -113,6 +122,7 @@ def _columns(header: str) -> dict:
 
 def _fast_rows(chunk: bytes, first_line: int, columns: dict) -> ChunkResult:
     buf = np.frombuffer(chunk, np.uint8)
+    win = Window(buf)
     starts, ends = line_bounds(buf)
     tokens = Tokens(buf, starts, ends, COMMA)
     count = tokens.count
@@ -122,33 +132,29 @@ def _fast_rows(chunk: bytes, first_line: int, columns: dict) -> ChunkResult:
     ext_s, ext_e = tokens.take(columns["extended"])
     len_s, len_e = tokens.take(columns["length"])
 
-    length, len_ok = parse_hex(buf, len_s, len_e, 2)  # "8" and "64": re-read as decimal below
+    length, len_ok = parse_hex(win, len_s, len_e, 2)  # "8" and "64": re-read as decimal below
     length_dec = np.where(len_e - len_s == 2, (length >> 4) * 10 + (length & 15), length)
     ok = len_ok & ((length & 15) < 10) & ((length >> 4) < 10) & (length_dec <= FD_WIDTH)
     first = columns["first_byte"]
     ok &= count >= first + length_dec
-    stamp, ts_ok = parse_decimal(buf, ts_s, ts_e)
-    ident, id_ok = parse_hex(buf, id_s, id_e, 8)
-    is_true = equals(buf, ext_s, ext_e, b"true") | equals(buf, ext_s, ext_e, b"1")
-    is_false = equals(buf, ext_s, ext_e, b"false") | equals(buf, ext_s, ext_e, b"0")
+    stamp, ts_ok = parse_decimal(win, ts_s, ts_e)
+    ident, id_ok = parse_hex(win, id_s, id_e, 8)
+    is_true = equals(win, ext_s, ext_e, b"true") | equals(win, ext_s, ext_e, b"1")
+    is_false = equals(win, ext_s, ext_e, b"false") | equals(win, ext_s, ext_e, b"0")
     ok &= ts_ok & id_ok & (is_true | is_false)
     if columns["bus"] is not None:
         bus_s, bus_e = tokens.take(columns["bus"])
-        bus, bus_ok = parse_hex(buf, bus_s, bus_e, 2)
+        bus, bus_ok = parse_hex(win, bus_s, bus_e, 2)
         ok &= bus_ok & (bus < 10)
     else:
         bus = np.zeros(len(starts), np.uint64)
 
     width = FD_WIDTH if (ok & (length_dec > 8)).any() else CLASSIC_WIDTH
-    data = np.zeros((len(starts), width), np.uint8)
-    for k in range(width):
-        used = ok & (length_dec > k)
-        if not used.any():
-            break
-        b_s, b_e = tokens.take(first + k)
-        value, good = parse_hex(buf, b_s, b_e, 2)
-        ok &= ~used | good
-        data[:, k] = np.where(used & good, value, 0)
+    data_s, _ = tokens.take(first)
+    data, data_ok = parse_hex_bytes(
+        win, data_s, np.where(ok, length_dec, 0).astype(np.int64), width, stride=3, sep=ord(",")
+    )
+    ok &= data_ok
 
     rows = np.flatnonzero(ok)
     table = FrameTable.empty(len(rows), width)

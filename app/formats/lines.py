@@ -9,6 +9,8 @@ recognises in bulk and returns the others for ``parse_line``. Frames keep file o
 from __future__ import annotations
 
 import logging
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -23,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 #: issues kept per file; past this only the count grows (a garbage file must not eat memory)
 MAX_ISSUES = 1000
+#: chunks parsed at once (the machines this runs on have at least two cores)
+PARSE_THREADS = 2
 
 
 class Row(NamedTuple):
@@ -122,8 +126,7 @@ class LineReader(FormatReader):
         tables: list[FrameTable] = []
         line_numbers: list[np.ndarray] = []
 
-        for chunk, first_line in source.line_chunks(progress):
-            fast = self.parse_chunk(chunk, first_line, state)
+        def take(fast: ChunkResult | None, chunk: bytes, first_line: int) -> None:
             if fast is None:
                 numbered = _numbered_lines(chunk, first_line)
             else:
@@ -134,6 +137,24 @@ class LineReader(FormatReader):
             if rows:
                 tables.append(rows_to_table(rows))
                 line_numbers.append(np.asarray(numbers, np.int64))
+
+        # The first chunk is parsed alone (it holds the header that sets up ``state``); the
+        # others two at a time (numpy releases the GIL), their leftovers in file order.
+        chunks = source.line_chunks(progress)
+        with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
+            in_flight: deque = deque()
+            for index, (chunk, first_line) in enumerate(chunks):
+                if index == 0:
+                    take(self.parse_chunk(chunk, first_line, state), chunk, first_line)
+                    continue
+                job = pool.submit(self.parse_chunk, chunk, first_line, state)
+                in_flight.append((job, chunk, first_line))
+                if len(in_flight) > PARSE_THREADS:
+                    job, chunk, first_line = in_flight.popleft()
+                    take(job.result(), chunk, first_line)
+            while in_flight:
+                job, chunk, first_line = in_flight.popleft()
+                take(job.result(), chunk, first_line)
 
         frames = _in_line_order(tables, line_numbers)
         raw = RawRead(frames=frames, issues=log.finish())

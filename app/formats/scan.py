@@ -48,6 +48,37 @@ def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
+class Window:
+    """A chunk with zero padding on both sides, viewed as one row per byte offset.
+
+    ``rows(start, width)`` copies ``width`` bytes from each start at once (a zero-copy
+    strided view indexed by row), which is far cheaper than gathering byte by byte.
+    """
+
+    PAD = 256
+
+    def __init__(self, buf: np.ndarray):
+        self.buf = buf
+        padded = np.zeros(len(buf) + 2 * self.PAD, np.uint8)
+        padded[self.PAD : self.PAD + len(buf)] = buf
+        self._padded = padded
+        self._view = np.lib.stride_tricks.as_strided(
+            padded, shape=(len(padded) - self.PAD + 1, self.PAD), strides=(1, 1), writeable=False
+        )
+
+    def __len__(self) -> int:
+        return len(self.buf)
+
+    def rows(self, start: np.ndarray, width: int) -> np.ndarray:
+        """``(n, width)`` bytes from each ``start`` (positions outside the chunk read 0)."""
+        index = np.clip(np.asarray(start) + self.PAD, 0, len(self._view) - 1)
+        return self._view[index, :width]
+
+    def at(self, position: np.ndarray) -> np.ndarray:
+        """The byte at each position (0 outside the chunk)."""
+        return self._padded[np.clip(np.asarray(position) + self.PAD, 0, len(self._padded) - 1)]
+
+
 class Tokens:
     """The tokens of every line of a chunk, split at the separator table ``sep``.
 
@@ -57,92 +88,148 @@ class Tokens:
 
     def __init__(self, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, sep: np.ndarray):
         is_sep = sep[buf] if len(buf) else np.ones(1, bool)
-        before = np.concatenate(([True], is_sep[:-1]))
-        after = np.concatenate((is_sep[1:], [True]))
-        solid = ~is_sep
-        self.buf = buf
-        self.start = np.flatnonzero(solid & before)
-        self.end = np.flatnonzero(solid & after) + 1
+        edges = np.flatnonzero(is_sep[1:] != is_sep[:-1]) + 1
+        rising = ~is_sep[edges]
+        self.start = edges[rising]
+        self.end = edges[~rising]
+        if len(buf) and not is_sep[0]:
+            self.start = np.concatenate(([0], self.start))
+        if len(buf) and not is_sep[-1]:
+            self.end = np.concatenate((self.end, [len(buf)]))
         self.first = np.searchsorted(self.start, starts)
         self.count = np.searchsorted(self.start, ends) - self.first
 
-    def take(self, k: int, lines: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def take(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Start and end of token ``k`` of each line (lines with fewer tokens get 0, 0)."""
-        first = self.first if lines is None else self.first[lines]
-        count = self.count if lines is None else self.count[lines]
-        present = count > k
-        index = np.where(present, first + k, 0)
         if len(self.start) == 0:
-            zero = np.zeros(len(first), np.int64)
+            zero = np.zeros(len(self.first), np.int64)
             return zero, zero
-        start = np.where(present, self.start[index], 0)
-        end = np.where(present, self.end[index], 0)
+        present = self.count > k
+        index = np.minimum(self.first + k, len(self.start) - 1)
+        start = self.start[index]
+        end = self.end[index]
+        if not present.all():
+            start = np.where(present, start, 0)
+            end = np.where(present, end, 0)
         return start, end
 
 
-def gather(buf: np.ndarray, start: np.ndarray, end: np.ndarray, width: int) -> np.ndarray:
-    """Bytes ``buf[start:end]`` of each token, left-aligned in ``(n, width)``, zero-padded."""
-    columns = np.arange(width)
-    index = start[:, None] + columns
-    inside = columns < (end - start)[:, None]
-    index = np.where(inside, index, 0)
-    chars = buf[index] if len(buf) else np.zeros(index.shape, np.uint8)
+def gather(win: Window, start: np.ndarray, end: np.ndarray, width: int) -> np.ndarray:
+    """Bytes ``[start:end]`` of each token, left-aligned in ``(n, width)``, zero-padded."""
+    chars = win.rows(start, width)
+    inside = np.arange(width) < (end - start)[:, None]
     return np.where(inside, chars, 0).astype(np.uint8)
 
 
-def equals(buf: np.ndarray, start: np.ndarray, end: np.ndarray, word: bytes) -> np.ndarray:
+def equals(win: Window, start: np.ndarray, end: np.ndarray, word: bytes) -> np.ndarray:
     """Whether each token is exactly ``word`` (case-sensitive)."""
-    ok = (end - start) == len(word)
-    for i, c in enumerate(word):
-        ok &= buf[np.minimum(start + i, len(buf) - 1)] == c
-    return ok
+    chars = win.rows(start, len(word))
+    return ((end - start) == len(word)) & (chars == np.frombuffer(word, np.uint8)).all(axis=1)
+
+
+def _right_aligned(win: Window, start, end, width):
+    """Each token's last ``width`` bytes, and which columns belong to the token."""
+    chars = win.rows(end - width, width)
+    used = np.arange(width) >= (width - (end - start))[:, None]
+    return chars, used
 
 
 def parse_hex(
-    buf: np.ndarray, start: np.ndarray, end: np.ndarray, max_digits: int = 8
+    win: Window, start: np.ndarray, end: np.ndarray, max_digits: int = 8
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hex tokens of 1 to ``max_digits`` digits as uint64, and which parsed."""
     length = end - start
-    ok = (length >= 1) & (length <= max_digits)
-    columns = np.arange(max_digits)
-    used = columns >= (max_digits - length)[:, None]
-    index = np.where(used, end[:, None] - max_digits + columns, 0)
-    nibbles = HEX_VALUE[buf[index]] if len(buf) else np.zeros(index.shape, np.uint8)
-    nibbles = np.where(used, nibbles, 0)
-    ok &= ~(nibbles == 255).any(axis=1)
-    shifts = (4 * (max_digits - 1 - columns)).astype(np.uint64)
-    values = (nibbles.astype(np.uint64) << shifts).sum(axis=1, dtype=np.uint64)
+    chars, used = _right_aligned(win, start, end, max_digits)
+    nibbles = np.where(used, HEX_VALUE[chars], 0)
+    ok = (length >= 1) & (length <= max_digits) & ~(nibbles == 255).any(axis=1)
+    powers = 16.0 ** np.arange(max_digits - 1, -1, -1)
+    values = (nibbles @ powers).astype(np.uint64) if max_digits <= 13 else _exact(nibbles, 16)
     return np.where(ok, values, 0), ok
 
 
-def parse_hex_bytes(
-    buf: np.ndarray, start: np.ndarray, count: np.ndarray, width: int, stride: int = 2
-) -> tuple[np.ndarray, np.ndarray]:
-    """Data bytes written as hex pairs from ``start``: ``count`` pairs each, ``stride`` apart.
+def _exact(digits: np.ndarray, base: int) -> np.ndarray:
+    values = np.zeros(len(digits), np.uint64)
+    for column in range(digits.shape[1]):
+        values = values * np.uint64(base) + digits[:, column].astype(np.uint64)
+    return values
 
-    Returns ``(data (n, width) uint8, ok)``; bytes past ``count`` are zero.
+
+def parse_hex_bytes(
+    win: Window, start: np.ndarray, count: np.ndarray, width: int, stride: int = 2, sep: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Data bytes written as hex pairs from ``start``: ``count`` pairs, ``stride`` apart.
+
+    With ``stride`` 3 the byte between pairs must be ``sep``. Returns ``(data, ok)``;
+    bytes past ``count`` are zero.
     """
-    columns = np.arange(width)
-    used = columns < count[:, None]
-    high = np.where(used, start[:, None] + stride * columns, 0)
-    if len(buf) == 0:
-        return np.zeros((len(start), width), np.uint8), np.zeros(len(start), bool)
-    high_nibble = HEX_VALUE[buf[np.minimum(high, len(buf) - 1)]]
-    low_nibble = HEX_VALUE[buf[np.minimum(high + 1, len(buf) - 1)]]
-    bad = used & ((high_nibble == 255) | (low_nibble == 255))
-    data = np.where(used, (high_nibble << 4) | (low_nibble & 15), 0).astype(np.uint8)
+    chars = win.rows(start, width * stride)
+    high = HEX_VALUE[chars[:, 0::stride]]
+    low = HEX_VALUE[chars[:, 1::stride]]
+    used = np.arange(width) < count[:, None]
+    bad = used & ((high == 255) | (low == 255))
+    if stride > 2:
+        between = chars[:, 2::stride][:, : width - 1]
+        bad[:, 1:] |= used[:, 1:] & (between != sep)
+    data = np.where(used, (high << 4) | (low & 15), 0).astype(np.uint8)
     return data, ~bad.any(axis=1)
 
 
 def parse_decimal(
-    buf: np.ndarray, start: np.ndarray, end: np.ndarray, width: int = 24, comma: bool = False
+    win: Window, start: np.ndarray, end: np.ndarray, width: int = 24, comma: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decimal tokens ("12.5", "-3", "1e-3") as float64, and which parsed.
 
-    With ``comma`` a decimal comma ("46,016") is read as a point.
+    Tokens with the same number of decimals as the first one (the usual case: every
+    timestamp of a file written alike) are computed from their digits directly; any other
+    token goes through numpy's string conversion. ``comma`` reads "46,016" as 46.016.
     """
+    n = len(start)
+    values = np.zeros(n)
+    ok = np.zeros(n, bool)
+    if n == 0:
+        return values, ok
+    fast, fast_ok = _fixed_decimals(win, start, end, width, ord(",") if comma else ord("."))
+    values[:] = fast
+    ok[:] = fast_ok
+    rest = np.flatnonzero(~fast_ok)
+    if len(rest):
+        values[rest], ok[rest] = _decimal_strings(win, start[rest], end[rest], width, comma)
+    return values, ok
+
+
+def _fixed_decimals(win, start, end, width, point):
+    """Tokens laid out like the first one ("123.456789": same decimals) from their digits."""
     length = end - start
-    chars = gather(buf, start, end, width)
+    chars = win.rows(end - width, width)
+    first = chars[0, width - max(int(length[0]), 0) :].tobytes()
+    dot = first.rfind(bytes([point]))
+    decimals = len(first) - 1 - dot if dot >= 0 else 0
+    whole_width = width - decimals - (1 if dot >= 0 else 0)
+    ok = (length > decimals + (dot >= 0)) & (length <= width)
+    if dot >= 0:
+        ok &= chars[:, whole_width] == point
+
+    fraction = np.zeros(len(start), np.int64)
+    for column in range(whole_width + 1, width):
+        digit = chars[:, column].astype(np.int16) - 48
+        ok &= (digit >= 0) & (digit <= 9)
+        fraction = fraction * 10 + digit
+
+    whole = np.zeros(len(start), np.int64)
+    first_used = width - length
+    for column in range(whole_width):
+        inside = first_used <= column
+        digit = chars[:, column].astype(np.int16) - 48
+        ok &= ~inside | ((digit >= 0) & (digit <= 9))
+        whole = whole * 10 + np.where(inside, digit, 0)
+
+    values = whole + fraction / 10.0**decimals if decimals else whole.astype(np.float64)
+    return np.where(ok, values, 0.0), ok
+
+
+def _decimal_strings(win, start, end, width, comma):
+    length = end - start
+    chars = gather(win, start, end, width)
     if comma:
         chars = np.where(chars == ord(","), ord("."), chars).astype(np.uint8)
     used = np.arange(width) < length[:, None]
@@ -151,7 +238,7 @@ def parse_decimal(
     ok &= (used & IS_DIGIT[chars]).any(axis=1)
     chars[~ok] = 0
     chars[~ok, 0] = ord("0")
-    text = chars.view(f"S{width}").ravel()
+    text = np.ascontiguousarray(chars).view(f"S{width}").ravel()
     try:
         values = text.astype(np.float64)
     except ValueError:
@@ -164,25 +251,22 @@ def parse_decimal(
     return np.where(ok, values, 0.0), ok
 
 
-def all_digits(buf: np.ndarray, start: np.ndarray, end: np.ndarray, width: int = 6) -> np.ndarray:
+def all_digits(win: Window, start: np.ndarray, end: np.ndarray, width: int = 6) -> np.ndarray:
     """Whether each token is 1 to ``width`` decimal digits."""
     length = end - start
-    chars = gather(buf, start, end, width)
-    used = np.arange(width) < length[:, None]
+    chars, used = _right_aligned(win, start, end, width)
     return (length >= 1) & (length <= width) & ~(used & ~IS_DIGIT[chars]).any(axis=1)
 
 
 def parse_uint(
-    buf: np.ndarray, start: np.ndarray, end: np.ndarray, max_digits: int = 18
+    win: Window, start: np.ndarray, end: np.ndarray, max_digits: int = 15
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Unsigned decimal integer tokens as int64, and which parsed."""
+    """Unsigned decimal integer tokens (up to 15 digits) as int64, and which parsed."""
     length = end - start
+    chars, used = _right_aligned(win, start, end, max_digits)
+    digits = chars.astype(np.int64) - 48
     ok = (length >= 1) & (length <= max_digits)
-    columns = np.arange(max_digits)
-    used = columns >= (max_digits - length)[:, None]
-    index = np.where(used, end[:, None] - max_digits + columns, 0)
-    chars = buf[index] if len(buf) else np.zeros(index.shape, np.uint8)
-    ok &= ~(used & ~IS_DIGIT[chars]).any(axis=1)
-    digits = np.where(used, chars.astype(np.int64) - 48, 0)
-    powers = 10 ** (max_digits - 1 - columns).astype(np.int64)
-    return np.where(ok, (digits * powers).sum(axis=1), 0), ok
+    ok &= ~(used & ((digits < 0) | (digits > 9))).any(axis=1)
+    digits = np.where(used, digits, 0).astype(np.float64)
+    values = (digits @ (10.0 ** np.arange(max_digits - 1, -1, -1))).astype(np.int64)
+    return np.where(ok, values, 0), ok
