@@ -19,6 +19,10 @@
 #ifndef RepoDir
   #define RepoDir ".."
 #endif
+; Windows wants four numbers in a file version ("0.2.0rc1" is not one): the build passes them.
+#ifndef AppNumericVersion
+  #define AppNumericVersion AppVersion
+#endif
 
 #define AppName "EV Battery Monitor"
 #define AppExe "ev-battery-monitor.exe"
@@ -31,7 +35,7 @@ AppName={#AppName}
 AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher=EV Battery Monitor contributors
-VersionInfoVersion={#AppVersion}
+VersionInfoVersion={#AppNumericVersion}
 ; Per user, no UAC prompt: {autopf} is %LOCALAPPDATA%\Programs and HKA is HKCU.
 PrivilegesRequired=lowest
 DefaultDirName={autopf}\{#AppName}

@@ -93,6 +93,7 @@ def build_installer(folder: Path, version: str, out: Path) -> Path:
         [
             iscc,
             f"/DAppVersion={version}",
+            f"/DAppNumericVersion={'.'.join(map(str, bundle.version_tuple(version)))}",
             f"/DBundleDir={folder}",
             f"/DRepoDir={bundle.REPO}",
             f"/O{out}",
