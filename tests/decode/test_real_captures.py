@@ -13,6 +13,8 @@ from tests.decode.captures import read_i3_csv, read_with_python_can
 from tests.decode.oracle import compare
 
 FOXBMS_DBC = "foxbms-2/tools/dbc/foxbms.dbc"
+I3_DBC = "bmw-i3-ccs/i3_LIM_dbc1.dbc"
+I3_CSV = "bmw-i3-ccs/CAN_Logs/AC-charging/1.ptcan_start-end-chrg_69perc.csv"
 
 
 def test_foxbms_trc_decodes_like_cantools(shared_data):
@@ -118,3 +120,59 @@ def test_bmw_i3_charging_csv_decodes_like_cantools(shared_data):
     assert 0 < np.median(soc.valid_values()) <= 100
     volts = by_name["Battery_Volts"]
     assert 250 < np.median(volts.valid_values()) < 420  # an i3 pack: 96 cells in series
+
+
+SAVVYCAN_CAPTURES = [
+    "GVRET_Log.csv",
+    "CRTD_Log.txt",
+    "BusMasterLog.log",
+    "GenericID_Log.csv",
+    "MicrochipLog.log",
+    "candump.log",
+    "CarBusAnalyzer.trc",
+]
+
+
+@pytest.mark.parametrize("name", SAVVYCAN_CAPTURES)
+def test_savvycan_formats_read_by_us_decode_like_cantools(shared_data, name):
+    from app.formats import read_capture
+
+    capture = read_capture(shared_data / "savvycan-examples" / name)
+    database = load_database(shared_data / "savvycan-examples/ThinkCity.dbc")
+
+    comparison = compare(capture.frames, [database])
+
+    assert not comparison.mismatches, comparison.mismatches[:10]
+    report = comparison.result.report
+    assert report.decoded_frames + report.unknown_frames + report.skipped_frames == len(
+        capture.frames
+    )
+    if name != "CarBusAnalyzer.trc":  # 55 frames of another recording, none on ThinkCity IDs
+        assert comparison.compared > 1000
+
+
+def test_our_reader_and_python_can_give_the_same_traces(shared_data):
+    """The same candump file through both readers decodes to the same traces."""
+    from app.formats import read_capture
+
+    path = shared_data / "savvycan-examples/candump.log"
+    database = load_database(shared_data / "savvycan-examples/ThinkCity.dbc")
+
+    ours = decode_frames(read_capture(path).frames, [database]).traces
+    reference = decode_frames(read_with_python_can(path), [database]).traces
+
+    assert [t.key for t in ours] == [t.key for t in reference]
+    for a, b in zip(ours, reference, strict=True):
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.valid, b.valid)
+
+
+def test_bmw_i3_csv_read_by_us_decodes_like_cantools(shared_data):
+    from app.formats import read_capture
+
+    capture = read_capture(shared_data / I3_CSV)
+
+    comparison = compare(capture.frames, [load_database(shared_data / I3_DBC)])
+
+    assert not comparison.mismatches, comparison.mismatches[:10]
+    assert comparison.compared > 3000
