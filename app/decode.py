@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.frames import FrameTable
+from app.isotp import looks_like_isotp, reassemble
 from app.progress import ProgressCallback, report
 from app.traces import Trace
 
@@ -54,6 +55,8 @@ class MessageReport:
     unknown_multiplexer_values: int = 0
     unknown_multiplexer_examples: list[int] = field(default_factory=list)
     invalid_samples: dict[str, int] = field(default_factory=dict)  # signal -> count
+    isotp_transfers: int = 0  # ISO-TP responses reassembled from the frames (0: none)
+    isotp_incomplete: int = 0
 
     @property
     def invalid_total(self) -> int:
@@ -95,6 +98,11 @@ class DecodeReport:
                 )
             if m.invalid_total:
                 problems.append(f"{m.invalid_total} invalid samples")
+            if m.isotp_transfers or m.isotp_incomplete:
+                problems.append(
+                    f"{m.isotp_transfers} ISO-TP transfers reassembled from {m.frames} frames, "
+                    f"{m.isotp_incomplete} incomplete"
+                )
             if problems:
                 lines.append(f"{m.message} (channel {m.channel}): " + "; ".join(problems))
         lines.extend(self.warnings)
@@ -465,6 +473,8 @@ def _decode_message(frames, rows, plan: MessagePlan, database, channel, label):
         database=database.path.name,
         frames=len(rows),
     )
+    if plan.length > 8 and int(frames.dlc[rows].max()) <= 8:
+        frames, rows = _reassembled(frames.take(rows), message_report)
     group = _FrameGroup(
         _padded(frames.data, rows, plan.width), frames.dlc[rows], frames.timestamp[rows]
     )
@@ -473,6 +483,23 @@ def _decode_message(frames, rows, plan: MessagePlan, database, channel, label):
     context = _Context(plan, database, channel, label, message_report, [])
     context.decode_root(group)
     return context.traces, message_report
+
+
+def _reassembled(frames: FrameTable, message_report: MessageReport):
+    """A message longer than its classic frames: ISO-TP transfers, when they are that."""
+    if not looks_like_isotp(frames):
+        return frames, np.arange(len(frames))
+    reassembly = reassemble(frames)
+    message_report.isotp_transfers = reassembly.transfers
+    message_report.isotp_incomplete = reassembly.incomplete
+    log.info(
+        "%s: %d ISO-TP transfers reassembled from %d frames (%d incomplete)",
+        message_report.message,
+        reassembly.transfers,
+        len(frames),
+        reassembly.incomplete,
+    )
+    return reassembly.frames, np.arange(len(reassembly.frames))
 
 
 def _padded(data: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:
