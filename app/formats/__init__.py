@@ -61,6 +61,14 @@ class Capture:
             return 0.0
         return float(self.frames.timestamp.max() - self.frames.timestamp.min())
 
+    def issue_messages(self) -> list[str]:
+        """Every issue as a sentence naming the file and line, for the user."""
+        messages = []
+        for issue in self.issues:
+            where = f"{self.path}" if issue.line is None else f"{self.path}, line {issue.line}"
+            messages.append(f"{where}: {issue.detail}")
+        return messages
+
     @property
     def channels(self) -> list[int]:
         return sorted({int(c) for c in set(self.frames.channel.tolist())})

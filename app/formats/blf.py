@@ -280,7 +280,13 @@ def _uniform_positions(buf: np.ndarray) -> tuple[np.ndarray, int] | None:
     sizes = rows[:, 8:12].copy().view("<u4").ravel()
     if not ((signatures == LOBJ) & (sizes == size)).all():
         return None
-    return first + size * np.arange(count, dtype=np.int64), first + count * size
+    end = first + count * size
+    rest = bytes(buf[end : end + 8]).find(b"LOBJ")
+    if rest >= 0 and len(buf) - end - rest >= OBJECT_BASE.size:
+        rest_size = int(_u32(buf, np.asarray([end + rest + 8]))[0])
+        if end + rest + rest_size <= len(buf):
+            return None  # a smaller object follows: not a uniform run after all
+    return first + size * np.arange(count, dtype=np.int64), end
 
 
 def _walk(candidates: np.ndarray, ends: np.ndarray, issues: list[ReadIssue]) -> np.ndarray:
