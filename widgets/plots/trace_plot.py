@@ -182,7 +182,7 @@ class TracePlot(pg.PlotWidget):
             )
         item.showGrid(x=True, y=True, alpha=theme.grid_alpha)
         self.legend.setLabelTextColor(theme.plot_foreground)
-        self.legend.setBrush(pg.mkBrush(theme.plot_background + "c0"))
+        self.legend.setBrush(pg.mkBrush(theme.plot_background + "90"))
         self._show_current_frame()
 
     def set_current(self, current: bool) -> None:
@@ -192,6 +192,7 @@ class TracePlot(pg.PlotWidget):
     def set_time_labels_visible(self, visible: bool) -> None:
         """Only the bottom plot of the stack shows time values; the others keep the grid."""
         self.time_axis.set_labels_visible(visible)
+        self.getPlotItem().layout.setContentsMargins(1, 1, 1, 8 if visible else 1)
 
     def _show_current_frame(self) -> None:
         colour = self.theme.highlight if self.is_current else self.theme.plot_background
