@@ -338,6 +338,7 @@ class _Charger:
     CONNECT_S = 3
     PRECHARGE_S = 2
     RAMP_A_PER_S = 40.0
+    WIND_DOWN_S = 4
 
     def __init__(self, design: PackDesign, charges: list[ChargePlan], faults: Faults):
         self.design = design
@@ -371,6 +372,11 @@ class _Charger:
             self._enter(CHARGER_CONNECTED, now)
         elif since < self.CONNECT_S + self.PRECHARGE_S:
             self._enter(CHARGER_PRECHARGE, now)
+        elif self._charging() and plan.end_s - now <= self.WIND_DOWN_S:
+            # The session ends (the driver stops it): the charger ramps down, then stops.
+            self.amps = max(0.0, self.amps - self.amps / max(plan.end_s - now - 1, 1))
+            if self.amps == 0.0:
+                self._enter(CHARGER_COMPLETE, now)
         elif self.phase in (CHARGER_PRECHARGE, CHARGER_CC, CHARGER_CV):
             self._regulate(now, plan, limit, soc, open_circuit, r0, polarisation)
         else:

@@ -123,13 +123,17 @@ def auxiliary_w(n: int, ambient_c: float, rng: np.random.Generator) -> np.ndarra
 
 
 def _ramp(v0: float, v1: float, rng: np.random.Generator) -> np.ndarray:
+    """Speed from v0 to v1 at 10 Hz. Pulling away eases out (strongest at the start, 1.5
+    times the mean); braking eases in and out (strongest midway)."""
     if v1 >= v0:
         hard = rng.random() < 0.18
-        accel = rng.uniform(3.0, 4.5) if hard else rng.uniform(0.8, 2.2)
+        accel = rng.uniform(2.5, 3.4) if hard else rng.uniform(0.8, 2.0)
     else:
         accel = rng.uniform(2.8, 3.8) if rng.random() < 0.08 else rng.uniform(0.8, 2.4)
     steps = max(int(abs(v1 - v0) / accel / DT_S), 1)
-    return np.linspace(v0, v1, steps, endpoint=False)
+    x = np.arange(steps) / steps
+    shape = 1 - (1 - x) ** 1.5 if v1 >= v0 else x * x * (3 - 2 * x)
+    return v0 + (v1 - v0) * shape
 
 
 def _cruise(speed: float, duration_s: float, rng: np.random.Generator) -> np.ndarray:
@@ -137,8 +141,8 @@ def _cruise(speed: float, duration_s: float, rng: np.random.Generator) -> np.nda
     if speed == 0:
         return np.zeros(n)
     t = np.arange(n) * DT_S
-    wobble = 0.4 * np.sin(2 * np.pi * t / rng.uniform(8, 30) + rng.uniform(0, 6.3))
-    return np.maximum(speed + wobble + 0.05 * rng.standard_normal(n), 0.0)
+    wobble = 0.25 * np.sin(2 * np.pi * t / rng.uniform(15, 40) + rng.uniform(0, 6.3))
+    return np.maximum(speed + wobble + 0.02 * rng.standard_normal(n), 0.0)
 
 
 def _smooth(values: np.ndarray, width: int) -> np.ndarray:
