@@ -186,6 +186,7 @@ def assign_roles(
             continue
         mapping = mapping_for(database, mappings)
         if mapping is not None:
+            warnings.extend(_mapping_doubts(mapping, database))
             _apply_mapping(owned, mapping)
         else:
             warnings.extend(_guess_roles(owned, database.path.name))
@@ -225,6 +226,27 @@ def _expand_series(path: Path, number: int, series: dict, roles: dict) -> None:
                 path, f"[[series]] number {number}: bad pattern {pattern!r}: {exc}"
             ) from exc
         roles.setdefault(f"{base}:{index}", _parse_target(path, base, target))
+
+
+def _mapping_doubts(mapping: RoleMapping, database) -> list[str]:
+    """Why a mapping may not fit: another version of the file, signals it does not have."""
+    doubts = []
+    if mapping.matches(database) == "file name" and mapping.sha256:
+        doubts.append(
+            f"{database.path.name}: role mapping {mapping.path.name} is for another version "
+            "of this file (its sha256 differs); roles may be wrong"
+        )
+    defined = {(m.name, s.name) for m in database.db.messages for s in m.signals}
+    missing = [f"{m}.{s}" for m, s in mapping.roles.values() if (m, s) not in defined]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        doubts.append(
+            f"{database.path.name}: role mapping {mapping.path.name} names signals the "
+            f"database does not define: {shown}"
+        )
+    return doubts
 
 
 def _apply_mapping(traces: Sequence[Trace], mapping: RoleMapping) -> None:

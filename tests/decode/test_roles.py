@@ -109,6 +109,22 @@ def test_without_a_mapping_roles_are_guessed_and_said(shared_data, tmp_path):
     assert any("guessed pack_voltage = BMSMsg112.Battery_Volts" in w for w in warnings)
 
 
+def test_a_mapping_for_another_version_of_the_file_says_so(shared_data, tmp_path):
+    # Same file name as the mapping names, other bytes and one signal renamed.
+    text = (shared_data / "bmw-i3-ccs/i3_LIM_dbc1.dbc").read_text(encoding="cp1252")
+    changed = tmp_path / "i3_LIM_dbc1.dbc"
+    changed.write_text(text.replace("HVBatt_SOC", "HVBatt_SOC_New"), encoding="cp1252")
+    database = load_database(changed)
+    traces = decode_frames(read_i3_csv(shared_data / I3_CSV), [database]).traces
+
+    warnings = assign_roles(traces, [database])
+
+    assert any("another version" in w for w in warnings)
+    assert any("BMSMsg112.HVBatt_SOC" in w and "does not define" in w for w in warnings)
+    roles = {t.role: t.signal for t in traces if t.role}
+    assert roles["pack_voltage"] == "Battery_Volts" and "soc" not in roles
+
+
 def test_guessing_numbers_cell_series_from_one(tmp_path):
     path = tmp_path / "cells.dbc"
     path.write_text(
