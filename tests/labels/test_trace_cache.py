@@ -45,6 +45,13 @@ def test_reopening_a_decoded_capture_reads_the_cache(i3_charging, i3_session):
     assert again.from_cache and cache.hits == 1
     assert_same_traces(again.traces, i3_session.traces)
     assert [t.role for t in again.traces] == [t.role for t in i3_session.traces]
+    # the signals of one message share one time array, after the cache as before it
+    shared = len({id(t.time_s) for t in i3_session.traces})
+    assert shared < len(i3_session.traces)
+    assert len({id(t.time_s) for t in again.traces}) == shared
+    # and the capture itself came from the cache: same frames, no parsing
+    assert again.capture.frame_count == first.capture.frame_count
+    assert again.capture.format == first.capture.format
 
 
 def test_another_database_or_decoder_is_another_key(i3_session):
