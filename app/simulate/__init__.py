@@ -55,6 +55,7 @@ __all__ = [
 # 2 March 2026, 07:30:00 UTC: a fixed default, so that the same seed gives the same bytes.
 DEFAULT_START_EPOCH = 1772436600.0
 DATABASE_NAME = "ev_battery.dbc"
+OVER_TEMPERATURE_LIMIT_C = 55.0  # what the truth reports as "above the limit"
 KIND_CODES = {"idle": battery.IDLE, "drive": battery.DRIVE, "charge": battery.CHARGE}
 
 # Independent random streams, so that changing one part leaves the others alone.
@@ -298,6 +299,7 @@ class _Run:
             self.faults,
         )
         self._freeze_stuck_sensors(wake)
+        self._observe_over_temperature(wake)
         inputs = self._inputs(start, kinds, ambient, profile)
         frames = self.bus.wake_frames(wake, inputs)
 
@@ -367,6 +369,23 @@ class _Run:
                 anomaly.params["stuck_at_c"] = round(
                     float(np.interp(anomaly.start_s, wake.time_s, node)), 1
                 )
+
+    def _observe_over_temperature(self, wake: battery.WakeResult) -> None:
+        """When the heated sensors were above the limit: the cause (the injected range) and
+        its visible effect (which outlasts it while the module cools) differ."""
+        for anomaly in self.anomalies:
+            if anomaly.kind != "over_temperature":
+                continue
+            hottest = wake.node_c[:, anomaly.params["nodes"]].max(axis=1)
+            above = wake.time_s[hottest > OVER_TEMPERATURE_LIMIT_C]
+            if len(above):
+                first = float(above[0])
+                last = float(above[-1])
+                if "above_limit_from_s" in anomaly.params:
+                    first = anomaly.params["above_limit_from_s"]
+                anomaly.params["limit_c"] = OVER_TEMPERATURE_LIMIT_C
+                anomaly.params["above_limit_from_s"] = first
+                anomaly.params["above_limit_until_s"] = last
 
     def _ambient(self, times_s: np.ndarray) -> np.ndarray:
         """Ambient temperature; over days it follows the sun (warmest at 15:00)."""

@@ -107,6 +107,18 @@ def test_over_temperature_shows_on_the_named_sensors_inside_its_range(every_anom
         signal = f"CellTemperature{sensor:02d}"
         assert run.during(signal, hot["start_s"], hot["end_s"]).max() > 55
         assert run.during(signal, 0, hot["start_s"]).max() < 45
+    limit = hot["params"]["limit_c"]
+    seen = np.concatenate(
+        [
+            time_s[values > limit]
+            for time_s, values in (
+                run.series(f"CellTemperature{s:02d}") for s in hot["where"]["sensors"]
+            )
+        ]
+    )
+    assert abs(seen.min() - hot["params"]["above_limit_from_s"]) < 2
+    assert abs(seen.max() - hot["params"]["above_limit_until_s"]) < 2
+    assert hot["params"]["above_limit_from_s"] > hot["start_s"]
     others = [f"CellTemperature{s:02d}" for s in range(1, 33) if s not in hot["where"]["sensors"]]
     coolest_far = min(run.during(s, hot["start_s"], hot["end_s"]).max() for s in others)
     assert coolest_far < 45
