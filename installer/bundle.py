@@ -234,9 +234,9 @@ def write_version_info(version: str, destination: Path, root: Path = REPO) -> Pa
 # --- package metadata ----------------------------------------------------------------------
 
 
-def app_metadata(version: str, workdir: Path) -> list[tuple[str, str]]:
-    """The ``ev-battery-monitor`` dist-info for the bundle, so that ``--version`` and anything
-    else reading ``importlib.metadata`` works frozen.
+def app_metadata(version: str, workdir: Path, dist_name: str = DIST_NAME) -> list[tuple]:
+    """The app's dist-info for the bundle, so that ``--version`` and anything else reading
+    ``importlib.metadata`` works frozen.
 
     Copied from the installed distribution when there is one (it must agree with
     ``pyproject.toml``); written from ``pyproject.toml`` when building from a checkout that was
@@ -247,22 +247,22 @@ def app_metadata(version: str, workdir: Path) -> list[tuple[str, str]]:
     from PyInstaller.utils.hooks import copy_metadata
 
     try:
-        installed = metadata.version(DIST_NAME)
+        installed = metadata.version(dist_name)
     except metadata.PackageNotFoundError:
         installed = None
     if installed is not None and installed != version:
         raise BundleError(
-            f"the installed {DIST_NAME} metadata says {installed} but pyproject.toml says "
+            f"the installed {dist_name} metadata says {installed} but pyproject.toml says "
             f"{version}: run `pip install -e .` again before building"
         )
     if installed is not None:
-        return copy_metadata(DIST_NAME)
+        return copy_metadata(dist_name)
 
-    log.warning("%s is not installed: writing its metadata from pyproject.toml", DIST_NAME)
-    folder = workdir / f"{DIST_NAME.replace('-', '_')}-{version}.dist-info"
+    log.warning("%s is not installed: writing its metadata from pyproject.toml", dist_name)
+    folder = workdir / f"{dist_name.replace('-', '_')}-{version}.dist-info"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {DIST_NAME}\nVersion: {version}\n", encoding="utf-8"
+        f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: {version}\n", encoding="utf-8"
     )
     return [(str(folder / "METADATA"), folder.name)]
 

@@ -166,3 +166,34 @@ def test_pyarrow_headers_are_left_out():
         "pyarrow/tzdata/zone.tab",
         "dbc/ev_battery.dbc",
     ]
+
+
+def test_installed_metadata_is_copied_when_it_agrees(tmp_path):
+    """python-can stands in for an installed ev-battery-monitor: both are real dist-infos."""
+    from importlib import metadata
+
+    installed = metadata.version("python-can")
+
+    datas = bundle.app_metadata(installed, tmp_path, "python-can")
+
+    assert any(folder.startswith("python_can-") for _source, folder in datas)
+    assert not any(tmp_path.iterdir())  # nothing written: the installed copy is used
+
+
+def test_installed_metadata_of_another_version_stops_the_build(tmp_path):
+    with pytest.raises(bundle.BundleError, match="pip install -e"):
+        bundle.app_metadata("0.0.1", tmp_path, "python-can")
+
+
+def test_metadata_is_written_for_a_checkout_never_installed(tmp_path):
+    from importlib import metadata
+
+    datas = bundle.app_metadata("9.8.7", tmp_path, "ev-battery-monitor-never-installed")
+
+    ((source, folder),) = datas
+    assert folder == "ev_battery_monitor_never_installed-9.8.7.dist-info"
+    found = metadata.PathDistribution(Path(source).parent)
+    assert (found.metadata["Name"], found.version) == (
+        "ev-battery-monitor-never-installed",
+        "9.8.7",
+    )
