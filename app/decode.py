@@ -155,6 +155,7 @@ class MessagePlan:
     children: dict[str | None, list[SignalPlan]]  # multiplexer name (None: root) -> signals
     multiplexer_values: dict[str, frozenset[int]]  # the values the database defines
     width: int  # bytes of padded payload every window fits in
+    skipped: list[str] = field(default_factory=list)  # signals this decoder cannot read
 
 
 def plan_for(message) -> MessagePlan | None:
@@ -162,6 +163,11 @@ def plan_for(message) -> MessagePlan | None:
     if getattr(message, "is_container", False):
         return None
     signals = [_signal_plan(s) for s in message.signals if 0 < s.length <= 64]
+    skipped = [
+        f"{message.name}.{s.name} is {s.length} bits long; not decoded"
+        for s in message.signals
+        if not 0 < s.length <= 64
+    ]
     children: dict[str | None, list[SignalPlan]] = {}
     for signal in signals:
         children.setdefault(signal.multiplexer, []).append(signal)
@@ -176,6 +182,7 @@ def plan_for(message) -> MessagePlan | None:
         children=children,
         multiplexer_values=_multiplexer_values(message.signal_tree),
         width=width,
+        skipped=skipped,
     )
 
 
@@ -361,6 +368,7 @@ def decode_frames(
     for done, (database, plan, rows, channel, label) in enumerate(work):
         report(progress, done, total)
         traces, message_report = _decode_message(frames, rows, plan, database, channel, label)
+        result.report.warnings.extend(w for w in plan.skipped if w not in result.report.warnings)
         result.traces.extend(traces)
         result.report.messages.append(message_report)
     report(progress, total, total)
@@ -368,6 +376,7 @@ def decode_frames(
     for i, (channel, frame_id, extended, rows) in enumerate(groups):
         if not claimed[i]:
             result.report.unknown_ids[(channel, frame_id, extended)] = len(rows)
+    result.report.warnings.extend(_containers_seen(result.report.unknown_ids, databases))
     log.info(
         "decoded %d frames into %d traces; %d frames on %d unknown IDs",
         result.report.decoded_frames,
@@ -376,6 +385,19 @@ def decode_frames(
         len(result.report.unknown_ids),
     )
     return result
+
+
+def _containers_seen(unknown_ids, databases) -> list[str]:
+    """AUTOSAR container messages are not decoded: say so when their frames are there."""
+    seen = {(frame_id, extended) for _, frame_id, extended in unknown_ids}
+    return [
+        f"{database.path.name}: {message.name} is a container message; its frames are "
+        "counted but not decoded"
+        for database in databases
+        for message in database.db.messages
+        if getattr(message, "is_container", False)
+        and (message.frame_id, bool(message.is_extended_frame)) in seen
+    ]
 
 
 def _group_frames(frames: FrameTable, keep: np.ndarray) -> list[tuple[int, int, bool, np.ndarray]]:

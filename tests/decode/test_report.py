@@ -242,3 +242,14 @@ def test_time_axis_is_shared_and_read_only(battery_db):
     voltage = trace(result, "PackVoltage")
     with pytest.raises(ValueError):
         voltage.time_s[0] = 5.0
+
+
+def test_container_messages_are_counted_and_said(shared_data):
+    database = load_database(shared_data / "cantools-testdata/arxml/system-4.2.arxml")
+    container = database.db.get_message_by_name("OneToContainThemAll")
+    frames = frames_of([(container.frame_id, container.is_extended_frame, bytes(8))])
+
+    result = decode_frames(frames, [database])
+
+    assert result.report.unknown_frames == 1
+    assert any("OneToContainThemAll is a container" in w for w in result.report.warnings)
