@@ -90,10 +90,12 @@ def load_database(path: str | Path, channel: int | None = None) -> LoadedDatabas
     loaded.channel = channel
     loaded.warnings.extend(_overlap_warnings(loaded.db))
     for warning in loaded.warnings:
-        log.warning("%s: %s", path.name, warning)
+        log.info("%s: %s", path.name, warning)
     for repair in loaded.repairs:
-        log.warning("%s: repaired: %s", path.name, repair)
-    log.info(
+        log.info("%s: repaired: %s", path.name, repair)
+    level = logging.WARNING if loaded.mode != "strict" or loaded.repairs else logging.INFO
+    log.log(
+        level,
         "database %s loaded (%s, %s): %d messages, %d warnings, %d repairs",
         path.name,
         database_format,
