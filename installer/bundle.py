@@ -128,9 +128,9 @@ _REQUIRED_PLUGINS = {
 _DROPPED_PLUGIN_FOLDERS = ("egldeviceintegrations", "qmltooling", "designer", "sqldrivers")
 _DROPPED_PLUGINS = ("qpdf", "qgtk3")
 
-# Parts of pyarrow we never use (we read and write local Parquet files only). PyInstaller's
-# pyarrow hook collects every library in the package; these go again unless something that
-# stays links them.
+# Libraries we never load. Parts of pyarrow (we read and write local Parquet files only):
+# PyInstaller's pyarrow hook collects every library in the package. Each goes again unless
+# something that stays links it.
 _DROPPED_LIBRARIES = (
     "arrow_flight",
     "arrow_python_flight",
@@ -138,6 +138,9 @@ _DROPPED_LIBRARIES = (
     "arrow_s3",
     "arrow_gcs",
     "arrow_azure",
+    # Qt's software OpenGL for Windows machines without a driver: our plots draw with the
+    # raster engine (pyqtgraph's useOpenGL stays off), so nothing loads it.
+    "opengl32sw",
 )
 
 
