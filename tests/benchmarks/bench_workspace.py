@@ -91,9 +91,7 @@ def reopen(capture: Path, database: Path, name: str, repeat: int, cache) -> None
 
     def first_open_with_cache():
         cache.clear()
-        opened = load_session(capture, [database], cache=cache)
-        cache.put_capture(opened.cache_key, opened.capture)
-        return opened
+        return load_session(capture, [database], cache=cache)  # stores traces and frames
 
     cached_first_s, _ = best_of(repeat, first_open_with_cache)
     reopen_s, reopened = best_of(repeat, lambda: load_session(capture, [database], cache=cache))
