@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.databases import load_database
 from app.decode import decode_frames
@@ -111,3 +113,47 @@ def test_a_classic_message_longer_than_eight_bytes_without_isotp_is_short(tmp_pa
     assert (report.isotp_transfers, report.short_payloads) == (0, 2)
     head = [t for t in result.traces if t.signal == "Head"][0]
     assert head.values.tolist() == [5, 0x33]
+
+
+@st.composite
+def isotp_traffic(draw):
+    """Single and multi-frame transfers, some with consecutive frames lost or reordered."""
+    frames = []
+    for _ in range(draw(st.integers(1, 12))):
+        length = draw(st.integers(1, 90))
+        data = bytes(draw(st.lists(st.integers(0, 255), min_size=length, max_size=length)))
+        if length <= 7:
+            frames.append(bytes([length]) + data + bytes(7 - length))
+            continue
+        frames.append(bytes([0x10 | length >> 8, length & 0xFF]) + data[:6])
+        rest = data[6:]
+        consecutive = [
+            bytes([0x20 | (k + 1) % 16]) + rest[7 * k : 7 * k + 7].ljust(7, b"\0")
+            for k in range(-(-len(rest) // 7))
+        ]
+        damage = draw(st.sampled_from(["none", "none", "drop", "swap"]))
+        if damage == "drop" and consecutive:
+            consecutive.pop(draw(st.integers(0, len(consecutive) - 1)))
+        elif damage == "swap" and len(consecutive) > 1:
+            consecutive[0], consecutive[1] = consecutive[1], consecutive[0]
+        frames.extend(consecutive)
+    table = FrameTable.empty(len(frames))
+    table.arbitration_id[:] = 0x7E8
+    table.dlc[:] = 8
+    table.timestamp[:] = np.arange(len(frames)) * 0.001
+    for row, payload in enumerate(frames):
+        table.data[row] = np.frombuffer(payload, np.uint8)
+    return table
+
+
+@settings(max_examples=60, deadline=None)
+@given(frames=isotp_traffic())
+def test_reassembly_of_random_traffic_matches_the_reference(frames):
+    expected = [(t, p[:64]) for t, p in reference_reassembly(frames, 0x7E8)]
+
+    result = reassemble(frames)
+
+    got = [
+        (result.frames.timestamp[i], result.frames.payload(i)) for i in range(len(result.frames))
+    ]
+    assert got == expected
