@@ -137,22 +137,24 @@ def read_capture(
 def _read_with_first_that_works(
     source: Source, candidates: list[FormatReader], progress: ProgressCallback | None
 ) -> tuple[RawRead, FormatReader]:
-    """Read with the best candidate; if it finds no frame at all, try the next ones."""
-    first: tuple[RawRead, FormatReader] | None = None
-    error: CaptureError | None = None
+    """Read with the best candidate; if it finds no frame at all, try the next ones.
+
+    When none finds a frame, the best candidate's result (or its error) stands.
+    """
+    best: tuple[RawRead, FormatReader] | CaptureError | None = None
     for reader in candidates:
         try:
             raw = reader.read(source, progress)
         except CaptureError as exc:
-            error = error or exc
+            best = best or exc
             continue
-        if len(raw.frames) or len(candidates) == 1:
+        if len(raw.frames):
             return raw, reader
-        first = first or (raw, reader)
-    if first is not None:
-        return first
-    assert error is not None
-    raise error
+        best = best or (raw, reader)
+    if isinstance(best, CaptureError):
+        raise best
+    assert best is not None
+    return best
 
 
 def write_capture(frames: FrameTable, path: str | Path, format: str | None = None) -> None:

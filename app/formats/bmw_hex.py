@@ -28,7 +28,7 @@ class BmwHexReader(LineReader):
     def sniff(self, head: Head) -> int:
         lines = head.content_lines()
         hits = sum(bool(RECORD.match(line)) for line in lines)
-        return 90 if lines and hits >= len(lines) - 1 else 0
+        return 90 if hits and hits >= len(lines) - 1 else 0
 
     def parse_line(self, text: str, line: int, state: dict) -> Row | None:
         text = text.strip()

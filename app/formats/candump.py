@@ -286,6 +286,7 @@ def _log_parts(frames: FrameTable) -> list:
         render.choose(frames.is_fd, b"#", b""),
         (fd_flags, frames.is_fd[:, None]),
         render.choose(frames.is_remote, b"R", b""),
+        (render.decimal(frames.dlc)[0][:, -1:], (frames.is_remote & (frames.dlc > 0))[:, None]),
         render.data_bytes(frames.data, lengths, separator=b""),
         b"\n",
     ]

@@ -29,7 +29,8 @@ class MicrochipReader(LineReader):
         if "CAN BUS Analyzer" in text or "Microchip" in text:
             return 95
         lines = head.content_lines()
-        return 70 if lines and sum(bool(FRAME.match(x)) for x in lines) >= len(lines) // 2 else 0
+        hits = sum(bool(FRAME.match(x)) for x in lines)
+        return 70 if hits and hits >= len(lines) // 2 else 0
 
     def new_state(self) -> dict:
         return {"start": None}

@@ -27,7 +27,9 @@ def random_frames(
         frames.is_extended_id, rng.integers(0, 1 << 29, n), rng.integers(0, 0x800, n)
     )
     classic_dlc = rng.integers(0, 9, n)
-    fd_dlc = np.asarray(FD_LENGTHS)[rng.integers(0, 16, n)]
+    # CAN FD frames carry at least one byte here: ASC (as python-can reads it) takes an
+    # empty CAN FD frame for a remote request.
+    fd_dlc = np.asarray(FD_LENGTHS)[rng.integers(1, 16, n)]
     frames.is_fd[:] = is_fd
     frames.dlc[:] = np.where(is_fd, fd_dlc, classic_dlc)
     width = frames.data.shape[1]

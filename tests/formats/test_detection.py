@@ -1,0 +1,58 @@
+"""Formats are told apart by content, not by the file name."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from app.formats import detect_format, rank_formats, read_capture
+
+DISGUISES = [
+    ("savvycan-examples/candump.log", "capture.txt", "candump"),
+    ("savvycan-examples/GVRET_Log.csv", "capture.log", "gvret-csv"),
+    ("savvycan-examples/CRTD_Log.txt", "capture.csv", "crtd"),
+    ("savvycan-examples/CarBusAnalyzer.trc", "capture.asc", "carbus"),
+    ("python-can-testdata/test_CanMessage.blf", "capture.asc", "blf"),
+    ("python-can-testdata/test_CanMessage_V1_1.trc", "capture.log", "trc"),
+    ("python-can-testdata/logfile.asc", "capture.trc", "asc"),
+    ("python-can-testdata/test_CanMessage.asc.gz", "capture.bin", "asc"),
+    ("foxbms-2/tools/dbc/test_log.txt", "capture.log", "python-can-text"),
+]
+
+
+@pytest.mark.parametrize(("source", "name", "format"), DISGUISES)
+def test_content_decides_not_the_suffix(shared_data, tmp_path, source, name, format):
+    path = tmp_path / name
+    shutil.copy(shared_data / source, path)
+    assert detect_format(path) == format
+    assert rank_formats(path)[0][0] == format
+    assert read_capture(path).format == format
+
+
+def test_candump_default_text_with_and_without_time(tmp_path):
+    # candump's screen output, as `candump can0` and `candump -ta can0` print it
+    plain = tmp_path / "screen.txt"
+    plain.write_text(
+        "  can0  123   [8]  11 22 33 44 55 66 77 88\n"
+        "  can0  18FEF100   [3]  01 02 03\n"
+        "  can0  7DF   [2]  remote request\n"
+    )
+    timed = tmp_path / "screen-ta.txt"
+    timed.write_text(
+        " (1579876543.123456)  can1  123   [8]  11 22 33 44 55 66 77 88\n"
+        " (1579876543.124000)  can1  18FEF100   [3]  01 02 03\n"
+    )
+
+    plain_capture = read_capture(plain)
+    timed_capture = read_capture(timed)
+
+    assert plain_capture.format == timed_capture.format == "candump-text"
+    assert plain_capture.frames.arbitration_id.tolist() == [0x123, 0x18FEF100, 0x7DF]
+    assert plain_capture.frames.is_extended_id.tolist() == [False, True, False]
+    assert plain_capture.frames.is_remote.tolist() == [False, False, True]
+    assert plain_capture.frames.payload(1) == bytes([1, 2, 3])
+    assert plain_capture.timestamp_report.problems == ["none"]
+    assert timed_capture.timestamp_report.ok
+    assert timed_capture.frames.timestamp[0] == pytest.approx(1579876543.123456)
+    assert timed_capture.frames.channel.tolist() == [1, 1]
