@@ -6,6 +6,7 @@ These run in a second: the full build and the bundled self-test are in test_bund
 from __future__ import annotations
 
 import ast
+import hashlib
 import shutil
 import sys
 from pathlib import Path
@@ -197,3 +198,22 @@ def test_metadata_is_written_for_a_checkout_never_installed(tmp_path):
         "ev-battery-monitor-never-installed",
         "9.8.7",
     )
+
+
+def test_no_third_party_data_file_is_shipped(shared_data):
+    """Every file in ../shared/data is a third-party copy (some GPL or CC-BY-SA): none of them
+    may ride into the bundle, for example as a database someone dropped into dbc/."""
+    manifest = (shared_data / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()
+    header = manifest[0].split("\t")
+    third_party = {
+        row[header.index("sha256")]: row[header.index("path")]
+        for row in (line.split("\t") for line in manifest[1:])
+    }
+
+    shipped = {
+        hashlib.sha256(Path(source).read_bytes()).hexdigest(): source
+        for source, _folder in bundle.collect_data()
+    }
+
+    copies = {shipped[sha]: third_party[sha] for sha in shipped.keys() & third_party.keys()}
+    assert not copies, f"third-party files would be shipped: {copies}"
