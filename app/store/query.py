@@ -21,6 +21,7 @@ from psycopg import sql
 
 from app.errors import StoreError
 from app.store import copy as pgcopy
+from app.store.schema import MODE_TIMESCALEDB, current_mode
 from app.traces import Trace
 
 log = logging.getLogger(__name__)
@@ -253,6 +254,11 @@ def summary(
         wide = bucket_us >= MINUTE_US
         many = _estimated_rows(conn, session_id, signal_ids, t0_us, t1_us) > RAW_ROWS_MAX
         source = "aggregate" if wide or many else "raw"
+        if source == "aggregate" and not _aggregate_covers(conn, session_id, signal_ids):
+            log.info(
+                "session %d is not in the per-minute summary yet; reading raw samples", session_id
+            )
+            source = "raw"
 
     params = {
         "session": session_id,
@@ -271,6 +277,21 @@ def summary(
     rows = conn.execute(query, params).fetchall()
     conn.rollback()
     return _summaries(rows, signal_ids, start_s, bucket_us, source)
+
+
+def _aggregate_covers(conn: psycopg.Connection, session_id: int, signal_ids: list[int]) -> bool:
+    """Whether the per-minute summary holds every sample of these traces. With TimescaleDB
+    it may lag an upload until its refresh policy runs (a technician may not refresh it)."""
+    if current_mode(conn) != MODE_TIMESCALEDB:
+        return True  # the upload fills the table in its own transaction
+    row = conn.execute(
+        "SELECT (SELECT coalesce(sum(sample_count), 0) FROM evbm.samples_1m "
+        "        WHERE session_id = %(s)s AND signal_id = ANY(%(ids)s)) "
+        "    >= (SELECT coalesce(sum(sample_count), 0) FROM evbm.session_signals "
+        "        WHERE session_id = %(s)s AND signal_id = ANY(%(ids)s))",
+        {"s": session_id, "ids": list(signal_ids)},
+    ).fetchone()
+    return bool(row[0])
 
 
 def _estimated_rows(conn, session_id: int, signal_ids: list[int], t0_us: int, t1_us: int) -> float:

@@ -61,7 +61,7 @@ def _timescaledb_policies(cur: psycopg.Cursor, days: float | None) -> None:
         cur.execute("SELECT add_retention_policy('evbm.samples', drop_after => %s)", (keep,))
     cur.execute(
         "SELECT add_continuous_aggregate_policy('evbm.samples_1m', start_offset => %s, "
-        "end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '15 minutes')",
+        "end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '1 minute')",
         (keep,),
     )
 

@@ -220,7 +220,7 @@ def _samples_timescaledb(cur: psycopg.Cursor) -> None:
     """)
     cur.execute(
         "SELECT add_continuous_aggregate_policy('evbm.samples_1m', start_offset => NULL, "
-        "end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '15 minutes')"
+        "end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '1 minute')"
     )
 
 

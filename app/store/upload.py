@@ -380,9 +380,11 @@ def _refresh_aggregate(conn: psycopg.Connection, prepared: list[_Prepared]) -> N
     try:
         conn.autocommit = True
         conn.execute("CALL refresh_continuous_aggregate('evbm.samples_1m', %s, %s)", (first, last))
+    except psycopg.errors.InsufficientPrivilege:
+        # only the aggregate's owner may refresh it; its policy runs every minute, and until
+        # then summaries of this session come from the raw samples
+        log.info("the per-minute summary gets the new session from its refresh policy")
     except psycopg.Error as exc:
-        log.warning(
-            "the per-minute summary will catch up with the refresh policy: %s", str(exc).strip()
-        )
+        log.warning("the per-minute summary will catch up with its refresh policy: %s", exc)
     finally:
         conn.autocommit = previous

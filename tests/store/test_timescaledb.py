@@ -127,3 +127,33 @@ def test_retention_drops_raw_chunks_and_keeps_the_minutes(conn):
         "SELECT count(*) FROM evbm.samples_1m WHERE session_id = %s", (session_id,)
     ).fetchone()[0]
     assert kept == minutes
+
+
+def test_a_technician_uploads_into_the_hypertable_and_the_aggregate_follows(
+    conn, pg_server, database
+):
+    from psycopg import sql
+
+    with psycopg.connect(pg_server.conninfo(), autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS tsdb_tech")
+        admin.execute(sql.SQL("CREATE ROLE tsdb_tech LOGIN PASSWORD 'x' IN ROLE evbm_technician"))
+    technician = pg_server.conninfo(dbname=database, user="tsdb_tech", password="x")
+    upload = _long_upload()
+    with connect(technician) as tech:
+        session_id = upload_session(tech, upload).session_id
+        ids = dict(tech.execute("SELECT g.name, g.id FROM evbm.signals g").fetchall())
+        before = summary(tech, session_id, list(ids.values()), 0.0, 36000.0, 100)
+        with psycopg.connect(pg_server.conninfo(dbname=database), autocommit=True) as admin:
+            (job,) = admin.execute(
+                "SELECT job_id FROM timescaledb_information.jobs "
+                "WHERE proc_name = 'policy_refresh_continuous_aggregate'"
+            ).fetchone()
+            admin.execute("CALL run_job(%s)", (job,))
+        after = summary(tech, session_id, list(ids.values()), 0.0, 36000.0, 100)
+
+    # only the owner may refresh the aggregate: until its policy runs, the raw samples answer
+    for trace in upload.traces:
+        signal_id = ids[trace.signal]
+        assert before[signal_id].source == "raw" and after[signal_id].source == "aggregate"
+        assert before[signal_id].count.sum() == np.count_nonzero(trace.valid)
+        assert after[signal_id].count.sum() == np.count_nonzero(trace.valid)
