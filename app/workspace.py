@@ -139,6 +139,22 @@ def default_path() -> Path:
     return paths.data_dir() / WORKSPACE_FILE
 
 
+_shared: Workspace | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_workspace() -> Workspace:
+    """The process's one open workspace at :func:`default_path` (opened on first use; opened
+    anew when the data folder changes, as it does between tests)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared.path != default_path():
+            if _shared is not None:
+                _shared.close()
+            _shared = Workspace()
+        return _shared
+
+
 class Workspace:
     """The open workspace. Safe to share between the GUI thread and a worker: one connection
     behind a lock."""

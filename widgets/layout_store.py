@@ -1,20 +1,21 @@
-"""Where a session's plot layout is kept: one JSON file per capture, keyed by its sha256.
+"""Where a session's plot layout is kept: the workspace (``app/workspace.py``, issue 4), keyed
+by the capture's sha256.
 
-This is a seam. ``save_layout(key, layout)`` and ``load_layout(key)`` are the only two calls
-the window makes; the workspace (issue 4, ``app/workspace.py``) can take them over by
-replacing these two functions' bodies, with no change to the window. ``layout`` is plain
-JSON-able data made by :meth:`widgets.plots.plot_stack.PlotStack.layout_state`.
+``save_layout(key, layout)`` and ``load_layout(key)`` are the only two calls the window
+makes. ``layout`` is plain JSON-able data made by
+:meth:`widgets.plots.plot_stack.PlotStack.layout_state`. Layouts saved by the first version
+as JSON files in ``<data>/layouts/`` are still read when the workspace has none.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from pathlib import Path
 
 from app import paths
+from app.workspace import shared_workspace
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +29,17 @@ def _layout_path(key: str) -> Path:
 
 
 def save_layout(key: str, layout: dict) -> None:
-    path = _layout_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(layout, indent=1), encoding="utf-8")
-    os.replace(temporary, path)
+    _layout_path(key)  # the same check of the key as before
+    shared_workspace().save_layout(key, layout)
     log.info("saved the plot layout of %s", key)
 
 
 def load_layout(key: str) -> dict | None:
+    """The layout from the workspace; one saved by an earlier version as a JSON file counts
+    until the workspace has its own."""
+    layout = shared_workspace().load_layout(key)
+    if layout is not None:
+        return layout
     path = _layout_path(key)
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 from app.errors import MonitorError
 from app.export import read_labels, write_labels, write_slices, write_traces
 from app.labels import Label, LabelBook, load_taxonomy_or_default
-from app.workspace import Workspace
+from app.workspace import Workspace, shared_workspace
 from widgets.labels.editor import LabelEditor
 from widgets.labels.overlay import LabelOverlay
 from widgets.labels.panel import LabelsPanel, seconds_text
@@ -36,7 +36,7 @@ class LabelController(QObject):
         super().__init__(window)
         self.window = window
         self.stack = window.plot_stack
-        self.workspace = workspace or Workspace()
+        self.workspace = workspace or shared_workspace()
         self.taxonomy, problem = load_taxonomy_or_default()
         self.book: LabelBook | None = None
         self.session_key: str | None = None
