@@ -103,6 +103,38 @@ def test_bundle_starts_to_its_first_window(built, tmp_path, capsys):
     )
 
 
+# One capture per reader family: python-can's BLF, ASC and TRC readers, asammdf for MF4, and
+# our own text readers. The bundle must describe each exactly as the source tree does.
+CAPTURES = (
+    "python-can-testdata/test_CanMessage.blf",
+    "python-can-testdata/logfile.asc",
+    "python-can-testdata/test_CanMessage_V2_1.trc",
+    "css-api-examples/LOG/17BD1DB7/00000006/00000170.MF4",
+    "savvycan-examples/GVRET_Log.csv",
+    "savvycan-examples/candump.log",
+)
+
+
+@pytest.mark.parametrize("capture", CAPTURES)
+def test_bundle_reads_captures_as_the_source_tree_does(built, tmp_path, shared_data, capture):
+    path = str(shared_data / capture)
+
+    frozen = _run(built, tmp_path, "info", path)
+    source = subprocess.run(
+        [sys.executable, "-m", "app", "info", path],
+        cwd=bundle.REPO,
+        env=dict(os.environ, EVBM_HOME=str(tmp_path / "source-home")),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+
+    assert source.returncode == 0, source.stderr
+    assert frozen.returncode == 0, frozen.stderr
+    assert frozen.stdout == source.stdout
+    assert re.search(r"^frames: +[1-9]", frozen.stdout, re.MULTILINE)
+
+
 def test_bundle_carries_data_plugins_and_dynamic_modules(built, capsys):
     internal = built.folder / "_internal"
     for relative in ("dbc/ev_battery.dbc", "dbc/label_classes.toml", "dbc/roles/ev_battery.toml"):
