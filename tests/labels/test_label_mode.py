@@ -294,3 +294,38 @@ def test_exports_from_the_window(qtbot, window, i3_charging, tmp_path):
     # an import of the same file changes nothing; labels of another capture are skipped
     assert labels.import_labels_from(tmp_path / "labels.json") == (1, 0)
     assert len(labels.book) == 1
+
+
+def test_the_vehicle_of_a_capture_reaches_the_label_export(qtbot, window, i3_charging, tmp_path):
+    from app.labels import Label
+
+    capture, database = i3_charging
+    open_and_wait(qtbot, window, capture, [database])
+    labels = window.labels
+    labels.book.add(Label.by_technician(labels.session_key, 1.0, 2.0, "other"))
+    labels.set_vehicle("wby1z21000v000001")
+    record = labels.workspace.session(labels.session_key)
+    assert record.vehicle.vin == "WBY1Z21000V000001"
+    labels.set_vehicle("Blue workshop i3")
+    assert labels.workspace.session(labels.session_key).vehicle.name == "Blue workshop i3"
+    assert labels.workspace.session(labels.session_key).vehicle.vin is None
+
+    labels.export_labels_to(tmp_path / "labels.csv")
+    assert ",Blue workshop i3," in (tmp_path / "labels.csv").read_text(encoding="utf-8")
+
+
+def test_a_damaged_workspace_is_reported_in_the_window(qtbot):
+    from app import paths
+    from app.workspace import default_path
+    from widgets.main_window import MainWindow
+    from widgets.notifications import WARNING
+
+    default_path().parent.mkdir(parents=True, exist_ok=True)
+    default_path().write_bytes(b"\x00" * 4096)
+    main = MainWindow()
+    qtbot.addWidget(main)
+    warnings = [n for n in main.notifications.history if n.level == WARNING]
+    assert any("was damaged" in n.text and "moved to" in n.text for n in warnings)
+    aside = list(paths.data_dir().glob("workspace.sqlite.damaged-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == b"\x00" * 4096
+    main.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QPoint, QRect, QSize, Qt
@@ -28,6 +29,7 @@ from widgets.labels.panel import LabelsPanel, seconds_text
 log = logging.getLogger(__name__)
 
 LABELS_MENU = "&Labels"
+VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")  # ISO 3779: no I, O or Q
 ZOOM_PAD_FRACTION = 0.25
 
 
@@ -82,6 +84,10 @@ class LabelController(QObject):
             ),
             "undo": make("undo_label", "&Undo", self.undo, QKeySequence.StandardKey.Undo),
             "redo": make("redo_label", "&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"]),
+            "vehicle": make(
+                "session_vehicle", "&Vehicle of this capture…", self.vehicle_dialog,
+                tip="The VIN or a name: labels and exports carry it",
+            ),
             "export_labels": make("export_labels", "&Export labels…", self.export_labels_dialog),
             "import_labels": make("import_labels", "&Import labels…", self.import_labels_dialog),
             "export_slices": make(
@@ -101,7 +107,7 @@ class LabelController(QObject):
         for name in ("label_mode", "undo", "redo"):
             self.window.add_menu_action(LABELS_MENU, actions[name])
         self.window.menu(LABELS_MENU).addSeparator()
-        for name in ("export_labels", "import_labels", "export_slices"):
+        for name in ("vehicle", "export_labels", "import_labels", "export_slices"):
             self.window.add_menu_action(LABELS_MENU, actions[name])
         for name in ("export_traces", "export_image"):
             self.window.add_menu_action("&File", actions[name])
@@ -271,6 +277,35 @@ class LabelController(QObject):
         redo.setEnabled(book is not None and book.can_redo)
         undo.setText(f"&Undo {book.undo_text}" if book and book.can_undo else "&Undo")
         redo.setText(f"&Redo {book.redo_text}" if book and book.can_redo else "&Redo")
+
+    # -- the session's vehicle
+
+    def set_vehicle(self, text: str) -> None:
+        """Record the open capture's vehicle: a VIN when ``text`` is one, else a name."""
+        if self.session_key is None:
+            raise MonitorError("open a capture first")
+        text = text.strip()
+        if not text:
+            self.workspace.set_vehicle(self.session_key, None)
+            return
+        is_vin = VIN.fullmatch(text.upper()) is not None
+        vehicle = self.workspace.vehicle(vin=text) if is_vin else self.workspace.vehicle(name=text)
+        self.workspace.set_vehicle(self.session_key, vehicle)
+
+    def vehicle_dialog(self) -> None:
+        if self.session_key is None:
+            self._inform("Open a capture first.")
+            return
+        record = self.workspace.session(self.session_key)
+        current = ""
+        if record is not None and record.vehicle is not None:
+            current = record.vehicle.vin or record.vehicle.name
+        text, ok = QInputDialog.getText(
+            self.window, "Vehicle", "VIN (17 characters) or a name for this vehicle:",
+            text=current,
+        )  # fmt: skip
+        if ok and self._guarded(self.set_vehicle, text) is not False:
+            self._inform(f"Vehicle of this capture: {text.strip() or 'none'}")
 
     # -- exports (the *_to methods do the work; the dialogs only ask for a path)
 

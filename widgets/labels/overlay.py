@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 REGION_Z = 20  # above the catcher and the curves, below the cursors (50)
 CATCHER_Z = 5
 MIN_DRAG_PX = 3  # a shorter drag is a click, not a label
+PREVIEW_COLOUR = "#8c8c8c"
 
 
 def _brush(colour: str, alpha: int) -> QColor:
@@ -142,8 +143,9 @@ class LabelOverlay(QObject):
 
     def set_label_mode(self, on: bool) -> None:
         self.label_mode = on
-        for catcher in self._catchers.values():
+        for plot, catcher in self._catchers.items():
             catcher.setVisible(on)
+            _show_label_cursor(plot, on)
         for regions in self._regions.values():
             for region in regions.values():
                 region.setMovable(on)
@@ -186,12 +188,13 @@ class LabelOverlay(QObject):
         self._regions[plot] = {}
         catcher = _DragCatcher(plot, self)
         catcher.setVisible(self.label_mode)
+        _show_label_cursor(plot, self.label_mode)
         self._catchers[plot] = catcher
         preview = pg.LinearRegionItem(movable=False)
         preview.setZValue(REGION_Z + 1)
-        preview.setBrush(_brush("#ffffff", 40))
+        preview.setBrush(_brush(PREVIEW_COLOUR, 60))  # mid grey: seen on dark and light themes
         for line in preview.lines:
-            line.setPen(pg.mkPen("#ffffff", width=1, style=Qt.PenStyle.DashLine))
+            line.setPen(pg.mkPen(PREVIEW_COLOUR, width=1, style=Qt.PenStyle.DashLine))
         preview.setVisible(self._preview_range is not None)
         if self._preview_range:
             preview.setRegion(self._preview_range)
@@ -274,6 +277,14 @@ class LabelOverlay(QObject):
         moved = abs((start - label.start_s) - (end - label.end_s)) < 1e-9 * max(1.0, abs(end))
         what = "move label" if moved else "resize label"
         self.book.change(region.label_id, what, start_s=start, end_s=end)
+
+
+def _show_label_cursor(plot: TracePlot, on: bool) -> None:
+    """A cross over the plots while dragging makes labels, the usual arrow otherwise."""
+    if on:
+        plot.viewport().setCursor(Qt.CursorShape.CrossCursor)
+    else:
+        plot.viewport().unsetCursor()
 
 
 def _tooltip(taxonomy: Taxonomy, label: Label) -> str:
