@@ -240,7 +240,9 @@ def run_wake(
                 float(open_circuit.sum()) - state.polarisation_v,
                 float(r0.sum()) + design.busbar_ohm + out.extra_ohm[k],
             )
-            fast = np.clip(fast, -design.max_regen_a, design.max_discharge_a)
+            # The BMS cuts the discharge limit as the emptiest cell nears 0 % (limp mode).
+            empty = float(np.clip(state.soc_percent.min() / 5.0, 0.0, 1.0))
+            fast = np.clip(fast, -design.max_regen_a, design.max_discharge_a * empty)
         out.current_a[k * FAST_HZ : (k + 1) * FAST_HZ] = fast
         mean_a = float(fast.mean())
 
