@@ -491,6 +491,7 @@ class LabelBook:
         if self._sink is not None:
             self._sink.delete_label(label_id)
         del self._labels[label_id]
+        self._versions[label_id] = label.version + 1  # the deletion is a version too
         self._notify("removed", label)
 
     def _notify(self, kind: str, label: Label) -> None:

@@ -88,9 +88,11 @@ def test_delete_undo_brings_the_same_label_back():
     book.remove(label.id)
     assert workspace.labels(SESSION) == []
     assert [lab.id for lab in workspace.labels(SESSION, include_deleted=True)] == [label.id]
+    tombstone = workspace.labels(SESSION, include_deleted=True)[0]
     book.undo()
     assert workspace.label(label.id).note == "spike"
     assert workspace.label(label.id).same_content(label)
+    assert workspace.label(label.id).version > tombstone.version, "a sync must see it is newer"
 
 
 def test_a_new_change_clears_redo_and_a_no_op_records_nothing():
