@@ -406,18 +406,18 @@ def _group_frames(frames: FrameTable, keep: np.ndarray) -> list[tuple[int, int, 
     if len(rows) == 0:
         return []
     key = (
-        (frames.channel[rows].astype(np.int64) & 0x7FFF) << 33
-        | frames.is_extended_id[rows].astype(np.int64) << 32
-        | frames.arbitration_id[rows].astype(np.int64)
+        (np.take(frames.channel, rows).astype(np.int64) & 0x7FFF) << 33
+        | np.take(frames.is_extended_id, rows).astype(np.int64) << 32
+        | np.take(frames.arbitration_id, rows).astype(np.int64)
     )
     order = _stable_order(key)
-    sorted_key = key[order]
+    sorted_key = np.take(key, order)
     starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     ends = np.r_[starts[1:], len(sorted_key)]
     groups = []
     for start, end in zip(starts, ends, strict=True):
         k = int(sorted_key[start])
-        groups.append((k >> 33, k & 0xFFFFFFFF, bool(k >> 32 & 1), rows[order[start:end]]))
+        groups.append((k >> 33, k & 0xFFFFFFFF, bool(k >> 32 & 1), np.take(rows, order[start:end])))
     return groups
 
 
@@ -498,7 +498,9 @@ def _decode_message(frames, rows, plan: MessagePlan, database, channel, label):
     if plan.length > 8 and int(frames.dlc[rows].max()) <= 8:
         frames, rows = _reassembled(frames.take(rows), message_report)
     group = _FrameGroup(
-        _padded(frames.data, rows, plan.width), frames.dlc[rows], frames.timestamp[rows]
+        _padded(frames.data, rows, plan.width),
+        np.take(frames.dlc, rows),
+        np.take(frames.timestamp, rows),
     )
     message_report.short_payloads = int(np.count_nonzero(group.dlc < plan.length))
 
@@ -525,7 +527,8 @@ def _reassembled(frames: FrameTable, message_report: MessageReport):
 
 
 def _padded(data: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:
-    picked = data[rows]
+    """The message's rows, ``width`` bytes wide (zeros past the capture's columns)."""
+    picked = np.take(data[:, : min(width, data.shape[1])], rows, axis=0)
     if picked.shape[1] >= width:
         return picked
     wide = np.zeros((len(rows), width), np.uint8)
@@ -557,7 +560,11 @@ class _FrameGroup:
         return self._words[key]
 
     def take(self, positions: np.ndarray) -> _FrameGroup:
-        return _FrameGroup(self.data[positions], self.dlc[positions], self.times[positions])
+        return _FrameGroup(
+            np.take(self.data, positions, axis=0),
+            np.take(self.dlc, positions),
+            np.take(self.times, positions),
+        )
 
 
 @dataclass
@@ -652,7 +659,7 @@ def _positions_by_value(selector: np.ndarray) -> dict[int, np.ndarray]:
     if len(selector) == 0:
         return {}
     order = _stable_order(selector)
-    ordered = selector[order]
+    ordered = np.take(selector, order)
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     ends = np.r_[starts[1:], len(ordered)]
     return {int(ordered[s]): order[s:e] for s, e in zip(starts, ends, strict=True)}
