@@ -87,15 +87,15 @@ class Tokens:
     """
 
     def __init__(self, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, sep: np.ndarray):
-        is_sep = sep[buf] if len(buf) else np.ones(1, bool)
-        edges = np.flatnonzero(is_sep[1:] != is_sep[:-1]) + 1
-        rising = ~is_sep[edges]
-        self.start = edges[rising]
-        self.end = edges[~rising]
-        if len(buf) and not is_sep[0]:
-            self.start = np.concatenate(([0], self.start))
-        if len(buf) and not is_sep[-1]:
-            self.end = np.concatenate((self.end, [len(buf)]))
+        # Separators padded on both sides: the edges then alternate, token start, token end.
+        is_sep = np.ones(len(buf) + 2, bool)
+        if sep is WHITESPACE:
+            np.less_equal(buf, 32, out=is_sep[1:-1])  # space, tab, CR, LF (and other controls)
+        else:
+            is_sep[1:-1] = sep[buf]
+        edges = np.flatnonzero(is_sep[1:] != is_sep[:-1])
+        self.start = edges[0::2]
+        self.end = edges[1::2]
         self.first = np.searchsorted(self.start, starts)
         self.count = np.searchsorted(self.start, ends) - self.first
 
@@ -200,8 +200,11 @@ def parse_decimal(
 def _fixed_decimals(win, start, end, width, point):
     """Tokens laid out like the first one ("123.456789": same decimals) from their digits."""
     length = end - start
+    width = int(min(width, max(int(length.max(initial=1)), 1)))
     chars = win.rows(end - width, width)
-    first = chars[0, width - max(int(length[0]), 0) :].tobytes()
+    with_point = np.flatnonzero((chars == point).any(axis=1) & (length > 0) & (length <= width))
+    model = int(with_point[0]) if len(with_point) else 0
+    first = chars[model, width - max(int(length[model]), 0) :].tobytes()
     dot = first.rfind(bytes([point]))
     decimals = len(first) - 1 - dot if dot >= 0 else 0
     whole_width = width - decimals - (1 if dot >= 0 else 0)
@@ -209,19 +212,18 @@ def _fixed_decimals(win, start, end, width, point):
     if dot >= 0:
         ok &= chars[:, whole_width] == point
 
+    digits = chars - np.uint8(48)  # wraps below '0', so one comparison checks a digit
     fraction = np.zeros(len(start), np.int64)
     for column in range(whole_width + 1, width):
-        digit = chars[:, column].astype(np.int16) - 48
-        ok &= (digit >= 0) & (digit <= 9)
-        fraction = fraction * 10 + digit
+        ok &= digits[:, column] <= 9
+        fraction = fraction * 10 + digits[:, column]
 
     whole = np.zeros(len(start), np.int64)
-    first_used = width - length
+    outside = np.arange(whole_width) < (width - length)[:, None]
+    whole_digits = np.where(outside, 0, digits[:, :whole_width])
+    ok &= (whole_digits <= 9).all(axis=1)
     for column in range(whole_width):
-        inside = first_used <= column
-        digit = chars[:, column].astype(np.int16) - 48
-        ok &= ~inside | ((digit >= 0) & (digit <= 9))
-        whole = whole * 10 + np.where(inside, digit, 0)
+        whole = whole * 10 + whole_digits[:, column]
 
     values = whole + fraction / 10.0**decimals if decimals else whole.astype(np.float64)
     return np.where(ok, values, 0.0), ok
