@@ -35,7 +35,7 @@ def test_test_connection_says_what_it_found(qtbot, dialog, admin_conninfo):
         migrate(conn, prefer_timescaledb=False)
     dialog.password_edit.setText(SUPERUSER_PASSWORD)
 
-    with qtbot.waitSignal(dialog.tested, timeout=20_000) as blocker:
+    with qtbot.waitSignal(dialog.tested, timeout=60_000) as blocker:
         dialog.test_button.click()
 
     ok, text = blocker.args
@@ -47,7 +47,7 @@ def test_test_connection_says_what_it_found(qtbot, dialog, admin_conninfo):
 
 def test_a_wrong_password_is_reported_without_it(qtbot, dialog):
     dialog.password_edit.setText("bad'password")
-    with qtbot.waitSignal(dialog.tested, timeout=20_000) as blocker:
+    with qtbot.waitSignal(dialog.tested, timeout=60_000) as blocker:
         dialog.test_button.click()
     ok, text = blocker.args
     assert not ok and "refused the password" in text and "bad'password" not in text
@@ -73,7 +73,7 @@ def test_fleet_view_lists_vehicles_and_opens_a_session(qtbot, admin_conninfo):
     view = FleetView()
     qtbot.addWidget(view)
 
-    with qtbot.waitSignal(view.loaded, timeout=20_000) as blocker:
+    with qtbot.waitSignal(view.loaded, timeout=60_000) as blocker:
         view.set_target(admin_conninfo)
 
     assert blocker.args == [2]
@@ -100,9 +100,9 @@ def test_the_main_window_gets_a_database_menu_and_opens_a_session(qtbot, admin_c
     texts = [a.text() for a in window.menu("&Database").actions()]
     assert any("Connect" in text for text in texts)
 
-    with qtbot.waitSignal(store.fleet.loaded, timeout=20_000):
+    with qtbot.waitSignal(store.fleet.loaded, timeout=60_000):
         store.fleet.set_target(admin_conninfo)
     store.fleet.session_activated.emit(result.session_id)
-    qtbot.waitUntil(lambda: window.windowTitle().startswith("drive (car A)"), timeout=20_000)
+    qtbot.waitUntil(lambda: window.windowTitle().startswith("drive (car A)"), timeout=60_000)
     shown = window.plot_stack.shown_keys()
     assert shown and set(shown) <= {t.key for t in make_upload().traces}
