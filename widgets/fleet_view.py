@@ -192,6 +192,9 @@ class StoreController:
         from widgets.first_view import first_view
 
         session, traces, pyramids = result
+        # the capture shown until now goes, with its labels: they must not be drawn over a
+        # database session (labels of database sessions are not wired to the window yet)
+        self.window._close_session()
         stack = self.window.plot_stack
         stack.set_session(traces, pyramids, session.origin.timestamp())
         self.window.browser.set_traces(traces)
