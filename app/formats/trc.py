@@ -23,6 +23,11 @@ DIRECTIVE = re.compile(r"^;\$(?P<key>[A-Z]+)=(?P<value>.*)$")
 # PCAN-Explorer v1.3:   "     1)         1.000 1  Rx        0243 -  8    00 C7 C8 00 00 00 00 00"
 # PEAK-Converter v2.1:  "      1     17535.400 DT 1  00000100 Tx -  8    00 00 00 00 00 00 00 00"
 NUMBERED = re.compile(r"^\s*\d+\)?\s")
+# PCAN-View without its header:  "     2)      7468.9  Tx         0000  8  RTR"
+HEADLESS_V1 = re.compile(
+    r"^\s*\d+\)\s+\d+(?:\.\d+)?\s+(?:\d+\s+)?(?:Rx|Tx|Warng|Error)?\s*[0-9A-Fa-f]+\s"
+)
+MESSAGE_TYPES_V1 = {"Rx", "Tx", "Warng", "Error"}
 EXCEL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
 FD_TYPES = {"FD", "FB", "FE", "BI"}
 FRAME_TYPES_V2 = {"DT", "RR"} | FD_TYPES
@@ -41,10 +46,11 @@ class TrcReader(LineReader):
             return 90
         if lines and lines[0].startswith(";") and any(NUMBERED.match(x) for x in lines):
             return 60
-        return 0
+        hits = sum(bool(HEADLESS_V1.match(x)) for x in lines)
+        return 55 if hits and hits >= len(lines) - 1 else 0
 
     def new_state(self) -> dict:
-        return {"version": "1.0", "start": None, "columns": None}
+        return {"version": None, "start": None, "columns": None}
 
     def parse_line(self, text: str, line: int, state: dict) -> Row | None:
         text = text.strip()
@@ -55,6 +61,8 @@ class TrcReader(LineReader):
             return None
         if not NUMBERED.match(text):
             raise BadLine(f"not a TRC line: {clip(text)!r}")
+        if state["version"] is None:
+            state["version"] = _guess_version(text)
         version = state["version"]
         if version.startswith("2"):
             return _row_v2(text, state)
@@ -70,6 +78,16 @@ class TrcReader(LineReader):
     def finish(self, raw: RawRead, state: dict) -> None:
         raw.start_time_epoch = state["start"]
         raw.time_resolution_s = 1e-6
+
+
+def _guess_version(text: str) -> str:
+    """The layout of a trace without ``$FILEVERSION``: 1.0, or PCAN-View's 1.1 / 1.3 shapes."""
+    words = text.split()
+    if len(words) > 2 and words[2] in MESSAGE_TYPES_V1:
+        return "1.1"
+    if len(words) > 3 and words[3] in MESSAGE_TYPES_V1:
+        return "1.3"
+    return "1.0"
 
 
 def _directive(text: str, state: dict) -> None:

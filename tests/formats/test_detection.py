@@ -56,3 +56,20 @@ def test_candump_default_text_with_and_without_time(tmp_path):
     assert timed_capture.timestamp_report.ok
     assert timed_capture.frames.timestamp[0] == pytest.approx(1579876543.123456)
     assert timed_capture.frames.channel.tolist() == [1, 1]
+
+
+def test_pcan_view_trace_without_its_header(tmp_path):
+    # PCAN-View 1.1 lines with the ';' header cut off (as pasted into a bug report)
+    path = tmp_path / "pasted.txt"
+    path.write_text(
+        "     1)     17535.4  Tx     00000100  8  00 00 00 00 00 00 00 00\n"
+        "     2)     17540.3  Warng  FFFFFFFF  4  00 00 00 08  BUSHEAVY\n"
+        "     3)     17700.3  Rx         0123  2  11 22\n"
+        "     4)     48937.6  Rx         0704  1  RTR\n"
+    )
+    capture = read_capture(path)
+    assert capture.format == "trc"
+    assert capture.frames.arbitration_id.tolist() == [0x100, 0x123, 0x704]
+    assert capture.frames.is_extended_id.tolist() == [True, False, False]
+    assert capture.frames.is_remote.tolist() == [False, False, True]
+    assert capture.frames.timestamp == pytest.approx([17.5354, 17.7003, 48.9376])
