@@ -16,6 +16,7 @@ from app.errors import CaptureError, UnknownFormatError
 from app.formats.base import FormatReader, RawRead, ReadIssue
 from app.formats.registry import READERS, reader_named
 from app.formats.source import Source
+from app.formats.writers import WRITERS, write
 from app.frames import FrameTable
 from app.progress import ProgressCallback
 from app.timestamps import TimestampReport, check_timestamps
@@ -31,7 +32,11 @@ __all__ = [
     "read_capture",
     "write_capture",
     "WRITABLE_FORMATS",
+    "FORMAT_NAMES",
 ]
+
+#: every readable format's name, in the order detection tries them
+FORMAT_NAMES = tuple(reader.name for reader in READERS)
 
 
 @dataclass
@@ -159,15 +164,8 @@ def _read_with_first_that_works(
 
 def write_capture(frames: FrameTable, path: str | Path, format: str | None = None) -> None:
     """Write ``frames`` to ``path``; the format comes from the suffix unless given."""
-    from app.formats.writers import write
-
     write(frames, Path(path), format)
 
 
-def _writable() -> tuple[str, ...]:
-    from app.formats.writers import WRITERS
-
-    return tuple(WRITERS)
-
-
-WRITABLE_FORMATS = ("blf", "asc", "candump", "trc", "csv", "gvret-csv", "mf4")
+#: the formats ``write_capture`` can write (mf4 needs the optional asammdf package)
+WRITABLE_FORMATS = tuple(WRITERS)

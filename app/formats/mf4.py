@@ -52,7 +52,7 @@ class Mf4Reader(FormatReader):
                     continue
                 signal = mdf.get(kind, index, raw=False)
                 tables.append(_table(kind, signal, start))
-                report(progress, index + 1, len(mdf.groups) + 1)
+                report(progress, source.size * (index + 1) // (len(mdf.groups) + 1), source.size)
         finally:
             mdf.close()
         report(progress, source.size, source.size)
