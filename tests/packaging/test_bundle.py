@@ -86,21 +86,32 @@ def test_bundle_version_comes_from_its_metadata(built, tmp_path):
 
 
 def test_bundle_starts_to_its_first_window(built, tmp_path, capsys):
-    times_s = []
+    """Wall time is what a technician waits; CPU time (the bundle's user + system seconds)
+    is the same figure without the wait for a busy machine's cores."""
+    figures = []
     for attempt in ("cold", "warm"):
+        cpu_before = _children_cpu_s()
         started = time.perf_counter()
         # a window that ignores EVBM_EXIT_AFTER_FIRST_WINDOW stays open: the timeout ends it
         result = _run(built, tmp_path, timeout_s=60, EVBM_EXIT_AFTER_FIRST_WINDOW="1")
-        times_s.append(time.perf_counter() - started)
+        wall_s = time.perf_counter() - started
+        cpu_s = _children_cpu_s() - cpu_before
         assert result.returncode == 0, f"{attempt} start: {result.stdout}{result.stderr}"
+        figures.append(f"{attempt} {wall_s:.2f} s wall" + (f", {cpu_s:.2f} s CPU" if cpu_s else ""))
 
     log = (tmp_path / "home" / "logs" / "ev-battery-monitor.log").read_text(encoding="utf-8")
     assert log.count("first window painted") == 2
-    _report(
-        capsys,
-        f"start-up to the first window: {times_s[0]:.2f} s cold, {times_s[1]:.2f} s warm "
-        "(target 3 s)",
-    )
+    load = f"; load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    _report(capsys, f"start-up to the first window: {'; '.join(figures)} (target 3 s{load})")
+
+
+def _children_cpu_s() -> float:
+    try:
+        import resource
+    except ImportError:  # Windows: wall time only
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # One capture per reader family: python-can's BLF, ASC and TRC readers, asammdf for MF4, and
