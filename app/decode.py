@@ -560,6 +560,7 @@ class _FrameGroup:
         return self._words[key]
 
     def take(self, positions: np.ndarray) -> _FrameGroup:
+        """The frames at integer ``positions`` (np.take: never a boolean mask)."""
         return _FrameGroup(
             np.take(self.data, positions, axis=0),
             np.take(self.dlc, positions),
@@ -589,7 +590,8 @@ class _Context:
                 if fits is None:
                     self.decode_multiplexed(signal, group, raw)
                 else:
-                    self.decode_multiplexed(signal, group.take(fits), raw[fits])
+                    fitting = np.flatnonzero(fits)
+                    self.decode_multiplexed(signal, group.take(fitting), raw[fitting])
 
     def decode_signal(self, signal: SignalPlan, group: _FrameGroup):
         """Append the signal's trace; return its raw values and the rows it fits in
