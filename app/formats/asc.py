@@ -15,8 +15,10 @@ from functools import partial
 
 import numpy as np
 
+from app.formats import render
 from app.formats.base import RawRead
 from app.formats.lines import BadLine, ChunkResult, LineReader, Row, clip
+from app.formats.render import splice
 from app.formats.scan import (
     HEX_VALUE,
     IS_DIGIT,
@@ -269,8 +271,6 @@ def write_asc(frames: FrameTable, path) -> None:
 
     Classic data frames are rendered in bulk; CAN FD, remote and error frames one by one.
     """
-    from app.formats import render
-
     n = len(frames)
     first = float(frames.timestamp[0]) if n else 0.0
     date = asc_date(max(first, 0.0))
@@ -288,15 +288,11 @@ def write_asc(frames: FrameTable, path) -> None:
                 _classic_parts(block.take(fast_rows), relative[fast_rows]), len(fast_rows)
             )
             special = np.flatnonzero(~plain)
-            render_splice(
-                out, text, lengths, fast_rows, special, partial(_special_line, block, relative)
-            )
+            splice(out, text, lengths, fast_rows, special, partial(_special_line, block, relative))
         out.write(b"End TriggerBlock\n")
 
 
 def _classic_parts(frames: FrameTable, relative: np.ndarray) -> list:
-    from app.formats import render
-
     n = len(frames)
     if n == 0:
         return []
@@ -336,21 +332,3 @@ def _special_line(frames: FrameTable, relative_s: np.ndarray, i: int) -> bytes:
             f"{length:>2} {data} {0:>8} {0:>4} {1 << 12:>8X} {0:>8} {0:>8} {0:>8} {0:>8} {0:>8}\n"
         ).encode()
     return f"{relative: 9.6f} {channel}  {ident:<15} Rx   r {dlc:x} \n".encode()
-
-
-def render_splice(out, text: bytes, lengths: np.ndarray, fast_rows, special_rows, line_of) -> None:
-    """Write bulk-rendered lines and one-by-one lines back in frame order."""
-    if len(special_rows) == 0:
-        out.write(text)
-        return
-    ends = np.cumsum(lengths)
-    written_rows = 0
-    written_bytes = 0
-    for row in special_rows:
-        before = int(np.searchsorted(fast_rows, row))
-        if before > written_rows:
-            end = int(ends[before - 1])
-            out.write(text[written_bytes:end])
-            written_rows, written_bytes = before, end
-        out.write(line_of(int(row)))
-    out.write(text[written_bytes:])

@@ -12,8 +12,10 @@ from functools import partial
 
 import numpy as np
 
+from app.formats import render
 from app.formats.base import RawRead
 from app.formats.lines import BadLine, ChunkResult, LineReader, Row, clip
+from app.formats.render import splice
 from app.formats.scan import (
     HEX_VALUE,
     WHITESPACE,
@@ -209,7 +211,7 @@ class CandumpTextReader(LineReader):
         ident = int(id_text, 16)
         dlc = int(match["dlc"])
         rest = match["rest"]
-        is_fd = len(match["dlc"]) == 2 and dlc > 8 or match["dlc"].startswith("0")
+        is_fd = len(match["dlc"]) == 2  # candump prints CAN FD lengths with two digits
         if "ERRORFRAME" in rest:
             return Row(timestamp, channel_number(match["iface"]), 0, False, 0, b"", is_error=True)
         if "remote request" in rest:
@@ -252,9 +254,6 @@ def write_candump(frames: FrameTable, path) -> None:
     Data, CAN FD and remote frames are rendered in bulk; error frames one by one (as
     python-can writes them: the bus-error ID with the error flag).
     """
-    from app.formats import render
-    from app.formats.asc import render_splice
-
     with open(path, "wb") as out:
         for begin in range(0, len(frames), WRITE_BLOCK):
             block = frames.take(slice(begin, begin + WRITE_BLOCK))
@@ -262,12 +261,10 @@ def write_candump(frames: FrameTable, path) -> None:
             rows = np.flatnonzero(plain)
             text, lengths = render.assemble(_log_parts(block.take(rows)), len(rows))
             special = np.flatnonzero(~plain)
-            render_splice(out, text, lengths, rows, special, partial(_error_line, block))
+            splice(out, text, lengths, rows, special, partial(_error_line, block))
 
 
 def _log_parts(frames: FrameTable) -> list:
-    from app.formats import render
-
     n = len(frames)
     if n == 0:
         return []

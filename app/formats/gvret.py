@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from app.formats import render
 from app.formats.base import RawRead
 from app.formats.lines import BadLine, ChunkResult, LineReader, Row, clip
 from app.formats.scan import (
@@ -26,6 +27,7 @@ from app.formats.scan import (
     parse_decimal,
     parse_hex,
     parse_hex_bytes,
+    parse_uint,
     separators,
 )
 from app.formats.source import Head
@@ -132,9 +134,8 @@ def _fast_rows(chunk: bytes, first_line: int, columns: dict) -> ChunkResult:
     ext_s, ext_e = tokens.take(columns["extended"])
     len_s, len_e = tokens.take(columns["length"])
 
-    length, len_ok = parse_hex(win, len_s, len_e, 2)  # "8" and "64": re-read as decimal below
-    length_dec = np.where(len_e - len_s == 2, (length >> 4) * 10 + (length & 15), length)
-    ok = len_ok & ((length & 15) < 10) & ((length >> 4) < 10) & (length_dec <= FD_WIDTH)
+    length_dec, len_ok = parse_uint(win, len_s, len_e, 2)
+    ok = len_ok & (length_dec <= FD_WIDTH)
     first = columns["first_byte"]
     ok &= count >= first + length_dec
     stamp, ts_ok = parse_decimal(win, ts_s, ts_e)
@@ -182,8 +183,6 @@ WRITE_BLOCK = 1 << 19
 
 def write_gvret(frames: FrameTable, path) -> None:
     """Write SavvyCAN's CSV: microsecond time, 8-digit hex ID, at least 8 data columns."""
-    from app.formats import render
-
     width = FD_WIDTH if (frames.dlc > CLASSIC_WIDTH).any() else CLASSIC_WIDTH
     columns = ",".join(f"D{i + 1}" for i in range(width))
     with open(path, "wb") as out:

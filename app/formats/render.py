@@ -125,3 +125,21 @@ def decimal_fixed(values: np.ndarray, width: int) -> np.ndarray:
     """Integers as decimal digits with leading zeros, ``(n, width)``."""
     powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
     return ((values[:, None] // powers) % 10 + 48).astype(np.uint8)
+
+
+def splice(out, text: bytes, lengths: np.ndarray, fast_rows, special_rows, line_of) -> None:
+    """Write bulk-rendered lines and one-by-one lines (``line_of(row)``) in frame order."""
+    if len(special_rows) == 0:
+        out.write(text)
+        return
+    ends = np.cumsum(lengths)
+    written_rows = 0
+    written_bytes = 0
+    for row in special_rows:
+        before = int(np.searchsorted(fast_rows, row))
+        if before > written_rows:
+            end = int(ends[before - 1])
+            out.write(text[written_bytes:end])
+            written_rows, written_bytes = before, end
+        out.write(line_of(int(row)))
+    out.write(text[written_bytes:])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.errors import CaptureError
 from app.formats.asc import write_asc
-from app.formats.blf import write_blf
+from app.formats.blf_writer import write_blf
 from app.formats.candump import write_candump
 from app.formats.gvret import write_gvret
 from app.frames import FrameTable
