@@ -274,8 +274,30 @@ TEMP_UNITS = {"degc", "°c", "c", "deg c", "celsius", "degrees c", "k"}
 SPEED_UNITS = {"km/h", "kph", "kmh", "mph", "km/hr"}
 DISTANCE_UNITS = {"km", "mi", "miles", "m"}
 
-NOT_MEASURED = {"limit", "lim", "max", "min", "target", "setpoint", "request", "req", "cmd",
-                "command", "avail", "available", "threshold", "thresh", "allowed"}  # fmt: skip
+NOT_MEASURED = {"limit", "lim", "max", "min", "maximum", "minimum", "minumum", "target",
+                "setpoint", "request", "req", "cmd", "command", "avail", "available",
+                "threshold", "thresh", "allowed", "alert", "fault", "error", "warning", "warn",
+                "flag", "imbalance", "resp", "response"}  # fmt: skip
+
+
+# Words that make a signal the battery's, and words that make it another circuit's.
+BATTERY_WORDS = {
+    "pack",
+    "batt",
+    "battery",
+    "bat",
+    "hvbatt",
+    "hvbat",
+    "hvb",
+    "bms",
+    "lb",
+    "traction",
+}
+WEAK_BATTERY_WORDS = {"hv", "total", "dc"}
+OTHER_CIRCUITS = {"mains", "ac", "coil", "dcdc", "charger", "chg", "module", "isolation", "iso",
+                  "fan", "motor", "inverter", "lv", "aux", "pump", "heater", "pwm", "rail", "link",
+                  "ptc", "compressor", "evse", "pilot", "cable", "sensor", "12v", "mg", "fc",
+                  "cont", "contactor", "precharge", "bus"}  # fmt: skip
 
 
 def _words(name: str) -> list[str]:
@@ -328,7 +350,10 @@ def _candidates(trace: Trace) -> list[tuple[str, int]]:
     joined = "".join(_words(trace.signal))
     unit = trace.unit.strip().lower()
     measured = not (words & NOT_MEASURED)
-    battery = bool(words & {"pack", "batt", "battery", "bat", "hv", "hvbatt", "lb", "total"})
+    battery = bool(words & BATTERY_WORDS)
+    weak = bool(words & WEAK_BATTERY_WORDS)
+    elsewhere = bool(words & OTHER_CIRCUITS) or "12v" in joined
+    soc_word = any(w == "soc" or w.endswith("soc") or w.startswith("soc") for w in words)
     found = []
 
     if "cell" in joined and unit in VOLT_UNITS | MILLIVOLT_UNITS:
@@ -345,14 +370,19 @@ def _candidates(trace: Trace) -> list[tuple[str, int]]:
             found.append(("max_cell_temperature", 2))
         elif _number_in(trace.signal) is not None:
             found.append(("cell_temperature", 1))
-    elif unit in VOLT_UNITS and measured and ("volt" in joined or battery):
-        found.append(("pack_voltage", 1 + 2 * battery + ("volt" in joined)))
-    elif unit in AMP_UNITS and measured and ("curr" in joined or "amp" in joined or battery):
-        found.append(("pack_current", 1 + 2 * battery + ("curr" in joined)))
-    elif "soh" in words or "health" in words:
-        found.append(("bms_soh", 2 + (unit in PERCENT_UNITS)))
-    elif "soc" in joined and measured and (unit in PERCENT_UNITS or not unit):
-        found.append(("soc", 1 + (unit in PERCENT_UNITS) + ("soc" in words) + battery))
+    elif unit in VOLT_UNITS and measured and not elsewhere and ("volt" in joined or battery):
+        found.append(("pack_voltage", 1 + 3 * battery + weak + ("volt" in joined)))
+    elif (
+        unit in AMP_UNITS
+        and measured
+        and not elsewhere
+        and ("curr" in joined or "amp" in joined or battery)
+    ):
+        found.append(("pack_current", 1 + 3 * battery + weak + ("curr" in joined)))
+    elif "soh" in words or ("health" in words and battery):
+        found.append(("bms_soh", 2 + ("soh" in words) + (unit in PERCENT_UNITS)))
+    elif soc_word and measured and (unit in PERCENT_UNITS or not unit):
+        found.append(("soc", 1 + 2 * (unit in PERCENT_UNITS) + ("soc" in words) + battery))
     elif "speed" in words and unit in SPEED_UNITS:
         found.append(("vehicle_speed", 1 + bool(words & {"vehicle", "veh", "car"})))
     elif ("odometer" in joined or "odo" in words or "mileage" in joined) and (
