@@ -191,3 +191,62 @@ def test_every_role_name_checks():
     for role in ROLES:
         suffix = ":3" if role in ("cell_voltage", "cell_temperature") else ""
         assert check_role(role + suffix) is None
+
+
+def traces_for_every_signal(database):
+    """One sample per signal: enough for roles, which look at names and units only."""
+    from app.traces import Trace
+
+    return [
+        Trace(
+            signal=signal.name,
+            message=message.name,
+            channel=0,
+            time_s=np.zeros(1),
+            values=np.zeros(1),
+            valid=np.ones(1, bool),
+            unit=signal.unit or "",
+            extra={"database": database.path.name},
+        )
+        for message in database.db.messages
+        for signal in message.signals
+    ]
+
+
+@pytest.mark.parametrize(
+    "relative, expected",
+    [
+        (
+            "savvycan-examples/ThinkCity.dbc",
+            {
+                "pack_voltage": "BMS_System_Data_0.sys_voltage",
+                "pack_current": "BMS_System_Data_0.sys_current",
+                "soc": "BMS_SystemData_9.BatterySOC",
+                "odometer": "RAC_Information.Odometer",
+            },
+        ),
+        (
+            "model3dbc/Model3CAN.dbc",
+            {
+                "pack_current": "ID132HVBattAmpVolt.SmoothBattCurrent132",
+                "soc": "ID33AUI_rangeSOC.UI_SOC",
+                "odometer": "ID3F3UI_odo.UI_odometer",
+            },
+        ),
+        ("savvycan-examples/bms.dbc", {"pack_voltage": "BMS_STATUS.PACKVOLTS"}),
+    ],
+)
+def test_guesses_on_real_databases_pick_the_battery(shared_data, relative, expected):
+    database = load_database(shared_data / relative)
+    traces = traces_for_every_signal(database)
+
+    assign_roles(traces, [database], mappings=[])
+
+    guessed = {t.role: f"{t.message}.{t.signal}" for t in traces if t.role}
+    for role, target in expected.items():
+        assert guessed.get(role) == target
+    assert (
+        "bms_soh" not in guessed
+        or "health" in guessed["bms_soh"].lower()
+        or "soh" in guessed["bms_soh"].lower()
+    )
