@@ -251,6 +251,34 @@ def _v3_roles(cur: psycopg.Cursor, mode: str) -> None:
         cur.execute("GRANT INSERT ON evbm.samples TO evbm_technician")
 
 
+def _v4_analyse_sessions(cur: psycopg.Cursor, mode: str) -> None:
+    """Plain PostgreSQL: give each new partition its statistics in the upload's transaction,
+    or the planner, knowing nothing of it, scans a whole session instead of using its index."""
+    if mode != MODE_POSTGRESQL:
+        return
+    cur.execute("""
+        CREATE OR REPLACE FUNCTION evbm.finish_session_samples(p_session integer) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+        DECLARE
+            part text := 'samples_s' || p_session;
+        BEGIN
+            EXECUTE format('REVOKE INSERT ON evbm.%I FROM evbm_technician', part);
+            EXECUTE format('CREATE INDEX %I ON evbm.%I USING brin (signal_id, "time") '
+                           'WITH (pages_per_range = 16)', part || '_signal_time', part);
+            EXECUTE format('ANALYZE evbm.%I', part);
+            EXECUTE format('ALTER TABLE evbm.samples ATTACH PARTITION evbm.%I '
+                           'FOR VALUES IN (%s)', part, p_session);
+        END $$;
+    """)
+    cur.execute("""
+        SELECT format('ANALYZE evbm.%I', c.relname) FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'evbm.samples'::regclass
+    """)
+    for (statement,) in cur.fetchall():
+        cur.execute(statement)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -262,6 +290,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "vehicles, sessions, signals, labels", _v1_core),
     Migration(2, "samples and their per-minute summary", _v2_samples),
     Migration(3, "technician and reader roles", _v3_roles),
+    Migration(4, "statistics for each session's samples", _v4_analyse_sessions),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

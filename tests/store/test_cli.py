@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.cli import run
-from app.store import connect, upload_session
+from app.store import LATEST_VERSION, connect, upload_session
 from tests.store.helpers import make_upload
 
 pytestmark = pytest.mark.postgres
@@ -16,7 +16,7 @@ def test_db_info_says_mode_schema_and_rights(admin_conninfo, capsys):
     out = capsys.readouterr().out
     assert "server: PostgreSQL 15" in out
     assert "mode: postgresql" in out or "mode: timescaledb" in out
-    assert "schema version: 3 (this program: 3)" in out
+    assert f"schema version: {LATEST_VERSION} (this program: {LATEST_VERSION})" in out
     assert "own the schema" in out
 
 
@@ -66,7 +66,7 @@ def test_a_profile_saved_from_the_command_line_connects(
         == 0
     )
     assert run(["db", "info", "--db", "shop"]) == 0
-    assert "schema version: 3" in capsys.readouterr().out
+    assert f"schema version: {LATEST_VERSION}" in capsys.readouterr().out
     assert run(["db", "profile", "remove", "shop"]) == 0
     assert memory_keyring.secrets == {}
 

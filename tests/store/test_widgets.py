@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.store import connect, load_profiles, migrate, upload_session
+from app.store import LATEST_VERSION, connect, load_profiles, migrate, upload_session
 from app.store.connection import profiles_file
 from tests.store.helpers import make_upload
 from tests.store.pgserver import SUPERUSER, SUPERUSER_PASSWORD
@@ -41,7 +41,7 @@ def test_test_connection_says_what_it_found(qtbot, dialog, admin_conninfo):
     ok, text = blocker.args
     assert ok, text
     assert "server: PostgreSQL 15" in text and "TimescaleDB" in text
-    assert "schema version: 3" in text and "own the schema" in text
+    assert f"schema version: {LATEST_VERSION}" in text and "own the schema" in text
     assert dialog.result_label.text() == text
 
 
