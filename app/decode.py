@@ -355,7 +355,9 @@ def decode_frames(
     """Decode every signal of every message present in ``frames``.
 
     ``databases`` are LoadedDatabase objects; one with ``channel`` set applies only to
-    frames of that channel. Traces come in database, message and signal order.
+    frames of that channel. Traces come grouped by database and message, each message's
+    signals in database order (multiplexed ones after their multiplexer). Traces of one
+    message (or multiplexer value) share one read-only time array.
     """
     result = DecodeResult([], DecodeReport())
     data_frames = ~(frames.is_error | frames.is_remote)
