@@ -83,6 +83,8 @@ def _read_blf(source: Source, raw, stream, progress) -> RawRead:
     if len(header_bytes) < FILE_HEADER.size or header_bytes[:4] != b"LOGG":
         raise CaptureError(source.path, "not a BLF file: the LOGG header is missing")
     header = FILE_HEADER.unpack(header_bytes)
+    if not FILE_HEADER.size <= header[1] <= 1 << 20:
+        raise CaptureError(source.path, f"the BLF header claims a size of {header[1]} bytes")
     start = systemtime_to_epoch(header[14:22])
     stream.read(header[1] - FILE_HEADER.size)
     issues: list[ReadIssue] = []

@@ -9,6 +9,7 @@ recognises in bulk and returns the others for ``parse_line``. Frames keep file o
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -174,13 +175,31 @@ class LineReader(FormatReader):
             except BadLine as bad:
                 log.add(bad.kind, number, bad.detail)
                 continue
-            except (ValueError, IndexError) as exc:
+            except (ValueError, IndexError, KeyError) as exc:
                 log.add("bad-line", number, f"cannot parse {_clip(text)!r}: {exc}")
                 continue
-            if row is not None:
-                rows.append(row)
-                numbers.append(number)
+            if row is None:
+                continue
+            problem = _out_of_range(row)
+            if problem:
+                log.add("bad-line", number, problem)
+                continue
+            rows.append(row)
+            numbers.append(number)
         return rows, numbers
+
+
+def _out_of_range(row: Row) -> str | None:
+    """Why a parsed row cannot be a frame (a number too big for its column), or None."""
+    if not 0 <= row.arbitration_id < 1 << 29:
+        return f"ID {row.arbitration_id:X} is longer than 29 bits"
+    if not -(1 << 15) <= row.channel < 1 << 15:
+        return f"bus number {row.channel} is out of range"
+    if not 0 <= row.dlc <= 64 or len(row.data) > 64:
+        return f"{max(row.dlc, len(row.data))} data bytes is more than CAN FD's 64"
+    if not math.isfinite(row.timestamp):
+        return f"time stamp {row.timestamp} is not a number"
+    return None
 
 
 def _numbered_lines(chunk: bytes, first_line: int) -> list[tuple[int, str]]:

@@ -100,7 +100,7 @@ def _directive(text: str, state: dict) -> None:
     elif key == "STARTTIME":
         try:
             state["start"] = (EXCEL_EPOCH + timedelta(days=float(value))).timestamp()
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise BadLine(f"bad $STARTTIME {value!r}") from exc
     elif key == "COLUMNS":
         names = [c.strip() for c in value.split(",")]
@@ -133,6 +133,9 @@ def _row_v2(text: str, state: dict) -> Row | None:
     columns = state["columns"]
     if not columns:
         raise BadLine("version 2 trace without a $COLUMNS line")
+    missing = [c for c in ("O", "T", "I", "D") if c not in columns]
+    if missing:
+        raise BadLine(f"$COLUMNS lacks {', '.join(missing)}")
     words = text.split(maxsplit=len(columns) - 1)
     kind = words[columns["T"]]
     if kind not in FRAME_TYPES_V2:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -175,3 +176,43 @@ def test_asc_lines_with_bad_bytes_fall_back_and_are_reported(tmp_path):
     assert capture.frame_count == len(frames) - 1
     assert [issue.line for issue in capture.issues] == [number]
     assert np.all(np.diff(capture.frames.timestamp) >= 0)
+
+
+SMALL_CAPTURES = [
+    "savvycan-examples/CarBusAnalyzer.trc",
+    "python-can-testdata/logfile.asc",
+    "python-can-testdata/issue_1905.blf",
+    "python-can-testdata/test_CanFdMessage64.blf",
+    "python-can-testdata/test_CanMessage_V2_1.trc",
+    "python-can-testdata/test_CanMessage_V1_3.trc",
+    "foxbms-2/tools/dbc/test_log.txt",
+    "foxbms-2/tests/fox-cmds/etl/can-log.trc",
+]
+
+
+@pytest.mark.parametrize("relative", SMALL_CAPTURES)
+def test_randomly_damaged_captures_load_or_say_why(shared_data, tmp_path, relative):
+    """Flipped, cut and inserted bytes: a capture or one of our errors, never a crash."""
+    rng = np.random.default_rng(zlib.crc32(relative.encode()))
+    original = (shared_data / relative).read_bytes()
+    for attempt in range(12):
+        data = bytearray(original)
+        for _ in range(int(rng.integers(1, 12))):
+            at = int(rng.integers(0, len(data)))
+            choice = rng.random()
+            if choice < 0.4:
+                data[at] = int(rng.integers(0, 256))
+            elif choice < 0.7:
+                del data[at : at + int(rng.integers(1, 40))]
+            else:
+                data[at:at] = rng.integers(
+                    0, 256, int(rng.integers(1, 30)), dtype=np.uint8
+                ).tobytes()
+        path = tmp_path / f"damaged-{attempt}{(shared_data / relative).suffix}"
+        path.write_bytes(bytes(data))
+        try:
+            capture = read_capture(path)
+        except CaptureError as error:
+            assert str(path) in str(error)
+        else:
+            assert len(capture.frames.timestamp) == capture.frame_count
