@@ -35,6 +35,11 @@ NOT_AVAILABLE_EXEMPT = re.compile(
     r"(counter|cnt|alive|checksum|crc|seq|rolling|mux|multiplex)", re.IGNORECASE
 )
 NOT_AVAILABLE_MIN_BITS = 4
+# Value-table names that mean "no value", not a state of the thing measured.
+MARKER_NAME = re.compile(
+    r"invalid|not[\s_-]*avail|unavailable|\bsna\b|\bn/?a\b|undefined|no[\s_-]*value",
+    re.IGNORECASE,
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -56,6 +61,8 @@ class MessageReport:
     unknown_multiplexer_examples: list[int] = field(default_factory=list)
     invalid_samples: dict[str, int] = field(default_factory=dict)  # signal -> count
     isotp_transfers: int = 0  # ISO-TP responses reassembled from the frames (0: none)
+    # signal -> (minimum, maximum) that excluded every value and was therefore not applied
+    ranges_ignored: dict[str, tuple] = field(default_factory=dict)
     isotp_incomplete: int = 0
 
     @property
@@ -98,6 +105,10 @@ class DecodeReport:
                 )
             if m.invalid_total:
                 problems.append(f"{m.invalid_total} invalid samples")
+            for signal, (low, high) in m.ranges_ignored.items():
+                problems.append(
+                    f"range [{low}|{high}] of {signal} excludes every value; not applied"
+                )
             if m.isotp_transfers or m.isotp_incomplete:
                 problems.append(
                     f"{m.isotp_transfers} ISO-TP transfers reassembled from {m.frames} frames, "
@@ -135,7 +146,7 @@ class SignalPlan:
     offset: float
     minimum: float | None
     maximum: float | None
-    not_available: int | None  # the raw all-ones value when it means "not available"
+    not_available: tuple[int, ...]  # raw values that are markers, not measurements
     multiplexer: str | None
     multiplexer_ids: tuple[int, ...]
     is_multiplexer: bool
@@ -231,16 +242,7 @@ def _signal_plan(signal) -> SignalPlan:
     choices = None
     if signal.choices:
         choices = {int(k): str(v) for k, v in signal.choices.items()}
-    not_available = None
-    if (
-        not signal.is_signed
-        and not float_bits
-        and not signal.is_multiplexer
-        and length >= NOT_AVAILABLE_MIN_BITS
-        and not NOT_AVAILABLE_EXEMPT.search(signal.name)
-        and not (choices and ((1 << length) - 1) in choices)
-    ):
-        not_available = (1 << length) - 1
+    not_available = _not_available(signal, length, float_bits, choices)
     return SignalPlan(
         name=signal.name,
         window=window,
@@ -264,6 +266,35 @@ def _signal_plan(signal) -> SignalPlan:
         choices=choices,
         comment=_comment_text(signal.comment),
     )
+
+
+def _not_available(signal, length: int, float_bits: int, choices) -> tuple[int, ...]:
+    """Raw values that say "no measurement" rather than measure something.
+
+    - all ones, for unsigned integer signals of 4 bits or more that are not counters,
+      checksums or multiplexers (0x3FF on a 10-bit voltage is "not available");
+    - every value-table entry of a signal with a unit (a voltage whose table names 509
+      "Not_avail" and 510 "Error" uses those raws as markers);
+    - value-table entries of a state signal (no unit) named like "invalid", "SNA" or
+      "not available" (its "Error" or "Fault" states stay: they are information).
+    """
+    if float_bits:
+        return ()
+    mask = (1 << length) - 1
+    markers = set()
+    all_ones_named = bool(choices) and mask in choices
+    if (
+        not signal.is_signed
+        and not signal.is_multiplexer
+        and length >= NOT_AVAILABLE_MIN_BITS
+        and not NOT_AVAILABLE_EXEMPT.search(signal.name)
+        and not (all_ones_named and not (signal.unit or MARKER_NAME.search(choices[mask])))
+    ):
+        markers.add(mask)
+    for raw, name in (choices or {}).items():
+        if signal.unit or MARKER_NAME.search(name):
+            markers.add(raw & mask)
+    return tuple(sorted(markers))
 
 
 def _comment_text(comment) -> str:
@@ -333,16 +364,21 @@ def physical(raw: np.ndarray, plan: SignalPlan) -> np.ndarray:
     return values
 
 
-def validity(raw: np.ndarray, values: np.ndarray, plan: SignalPlan) -> np.ndarray:
-    valid = np.isfinite(values) if plan.float_bits else np.ones(len(values), bool)
-    if plan.not_available is not None:
-        valid &= raw != np.uint64(plan.not_available)
+def validity(raw: np.ndarray, values: np.ndarray, plan: SignalPlan):
+    """(available, in_range): not the "not available" pattern (nor NaN), and inside the
+    database's minimum/maximum (when it gives them)."""
+    available = np.isfinite(values) if plan.float_bits else np.ones(len(values), bool)
+    if len(plan.not_available) == 1:
+        available &= raw != np.uint64(plan.not_available[0])
+    elif plan.not_available:
+        available &= ~np.isin(raw, np.array(plan.not_available, np.uint64))
+    in_range = np.ones(len(values), bool)
     tolerance = abs(plan.scale) * 1e-6 + 1e-12
     if plan.minimum is not None:
-        valid &= values >= plan.minimum - tolerance
+        in_range &= values >= plan.minimum - tolerance
     if plan.maximum is not None:
-        valid &= values <= plan.maximum + tolerance
-    return valid
+        in_range &= values <= plan.maximum + tolerance
+    return available, in_range
 
 
 # ---------------------------------------------------------------------------------------
@@ -600,12 +636,19 @@ class _Context:
         (None: all of them)."""
         raw = _raw_from_words(group.words(signal.window, signal.big_endian), group.data, signal)
         values = physical(raw, signal)
-        valid = validity(raw, values, signal)
+        available, in_range = validity(raw, values, signal)
         fits = None
         if group.min_dlc <= signal.last_byte:
             fits = group.dlc > signal.last_byte
-            valid &= fits
+            available &= fits
             values[~fits] = np.nan
+        valid = available & in_range
+        range_ignored = bool(len(valid)) and not valid.any() and bool(available.any())
+        if range_ignored:
+            # A range that rejects every value is a placeholder (hand-written DBCs are full
+            # of [0|1] on 16-bit voltages), not a plausibility check: keep the values.
+            valid = available
+            self.report.ranges_ignored[signal.name] = (signal.minimum, signal.maximum)
         invalid = int(len(valid) - np.count_nonzero(valid))
         if invalid:
             self.report.invalid_samples[signal.name] = (
@@ -625,6 +668,7 @@ class _Context:
                 choices=signal.choices,
                 comment=signal.comment,
                 extra={
+                    "range_ignored": range_ignored,
                     "database": self.database.path.name,
                     "database_sha256": self.database.sha256,
                     "dbc_message": self.plan.name,

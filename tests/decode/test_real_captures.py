@@ -176,3 +176,24 @@ def test_bmw_i3_csv_read_by_us_decodes_like_cantools(shared_data):
 
     assert not comparison.mismatches, comparison.mismatches[:10]
     assert comparison.compared > 3000
+
+
+def test_i3_validity_follows_the_database(shared_data):
+    """i3_LIM_dbc1.dbc: a seconds counter with the range [0|2704] that every value exceeds
+    (a placeholder: not applied), a DC voltage at 511 * 2 V that the value table names
+    "Invalid" (not a measurement), and a current range [0|819] A that excludes the small
+    negative idle currents (applied, as the database says)."""
+    frames = read_i3_csv(shared_data / I3_CSV)
+    database = load_database(shared_data / I3_DBC)
+
+    result = decode_frames(frames, [database])
+
+    by_name = {t.signal: t for t in result.traces}
+    seconds = by_name["Seconds_ctr"]
+    assert seconds.extra["range_ignored"] and seconds.valid.all()
+    dc_volts = by_name["DC_Chg_Volts"]
+    assert set(dc_volts.values) == {1022.0} and not dc_volts.valid.any()
+    assert dc_volts.choices[511] == "Invalid"  # value tables stay keyed by raw value
+    current = by_name["Battery_Current"]
+    assert not current.extra["range_ignored"]
+    assert current.valid.tolist() == (current.values >= 0).tolist()

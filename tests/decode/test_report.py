@@ -27,9 +27,14 @@ BO_ 257 Cells: 8 BMS
  SG_ Cell1 m0 : 8|16@1+ (0.001,0) [0|5] "V" BMS
  SG_ Cell2 m1 : 8|16@1+ (0.001,0) [0|5] "V" BMS
  SG_ Alive : 56|8@1+ (1,0) [0|255] "" BMS
+BO_ 258 Charger: 8 BMS
+ SG_ DcVolts : 0|9@1+ (2,0) [0|1000] "V" BMS
+ SG_ PlugState : 16|2@1+ (1,0) [0|3] "" BMS
 BO_ 2147484160 Extended: 8 BMS
  SG_ Temp : 0|8@1- (1,0) [-40|125] "degC" BMS
 VAL_ 256 Mode 0 "Idle" 1 "Drive" 2 "Charge" 15 "Fault" ;
+VAL_ 258 DcVolts 509 "Not_avail" 510 "Error" 511 "Invalid" ;
+VAL_ 258 PlugState 0 "Unplugged" 1 "Plugged" 2 "Error" 3 "Invalid_Signal" ;
 """
 
 
@@ -95,6 +100,22 @@ def test_not_available_and_out_of_range_are_invalid_and_counted(battery_db):
     assert mode.valid.all()  # the value table names 15: a state, not "not available"
     (report,) = result.report.messages
     assert report.invalid_samples == {"PackVoltage": 2, "PackCurrent": 1, "Soc": 2}
+
+
+def test_value_table_markers_are_not_measurements(battery_db):
+    def charger(volts_raw: int, plug: int) -> bytes:
+        return bytes([volts_raw & 0xFF, volts_raw >> 8, plug, 0, 0, 0, 0, 0])
+
+    frames = frames_of([(258, False, charger(r, p)) for r, p in [(200, 1), (510, 2), (509, 3)]])
+
+    result = decode_frames(frames, [battery_db])
+
+    volts = trace(result, "DcVolts")
+    assert volts.values.tolist() == [400.0, 1020.0, 1018.0]
+    assert volts.valid.tolist() == [True, False, False]  # a voltage's named raws are markers
+    plug = trace(result, "PlugState")
+    assert plug.valid.tolist() == [True, True, False]  # "Error" is a state, "Invalid" is not
+    assert plug.label_for(plug.values[1]) == "Error"
 
 
 def test_trace_carries_what_the_database_says(battery_db):
@@ -253,3 +274,25 @@ def test_container_messages_are_counted_and_said(shared_data):
 
     assert result.report.unknown_frames == 1
     assert any("OneToContainThemAll is a container" in w for w in result.report.warnings)
+
+
+def test_a_range_that_excludes_every_value_is_not_applied(battery_db):
+    # Temp's range is [-40|125]: 0x7F (127 degC) twice is outside it every time.
+    frames = frames_of([(0x200, True, bytes([0x7F] + [0] * 7))] * 2)
+
+    result = decode_frames(frames, [battery_db])
+
+    temp = trace(result, "Temp")
+    assert temp.valid.all() and temp.extra["range_ignored"]
+    (report,) = result.report.messages
+    assert report.ranges_ignored == {"Temp": (-40.0, 125.0)}
+    assert report.invalid_samples == {}
+    assert any("excludes every value" in line for line in result.report.summary_lines())
+
+
+def test_a_range_that_excludes_some_values_is_applied(battery_db):
+    frames = frames_of([(0x200, True, bytes([0x7F] + [0] * 7)), (0x200, True, bytes(8))])
+
+    temp = trace(decode_frames(frames, [battery_db]), "Temp")
+
+    assert temp.valid.tolist() == [False, True] and not temp.extra["range_ignored"]
