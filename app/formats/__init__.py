@@ -23,6 +23,9 @@ from app.timestamps import TimestampReport, check_timestamps
 
 logger = logging.getLogger(__name__)
 
+EPOCH_2001 = 1e9
+EPOCH_2100 = 4.1e9
+
 __all__ = [
     "Capture",
     "ReadIssue",
@@ -118,6 +121,9 @@ def read_capture(
         raw.frames.timestamp, raw.time_unit, raw.time_resolution_s
     )
     raw.frames.timestamp = timestamps
+    if raw.start_time_epoch is None and len(timestamps) and report.ok:
+        if EPOCH_2001 <= timestamps[0] <= EPOCH_2100:  # the file's times are wall-clock times
+            raw.start_time_epoch = float(timestamps[0])
     capture = Capture(
         path=source.path,
         format=reader.name,

@@ -73,3 +73,31 @@ def test_pcan_view_trace_without_its_header(tmp_path):
     assert capture.frames.is_extended_id.tolist() == [True, False, False]
     assert capture.frames.is_remote.tolist() == [False, False, True]
     assert capture.frames.timestamp == pytest.approx([17.5354, 17.7003, 48.9376])
+
+
+def test_a_named_format_overrides_detection(shared_data):
+    from app.errors import CaptureError
+
+    path = shared_data / "savvycan-examples" / "CRTD_Log.txt"
+    assert read_capture(path, format="crtd").format == "crtd"
+    with pytest.raises(CaptureError) as error:
+        read_capture(path, format="xls")
+    assert "gvret-csv" in str(error.value) and str(path) in str(error.value)
+
+
+def test_wall_clock_times_date_the_capture(tmp_path):
+    from app.formats import write_capture
+    from tests.formats.simulated import random_frames
+
+    path = tmp_path / "dated.log"
+    frames = random_frames(100, seed=1, start_s=1.7e9)
+    write_capture(frames, path)
+    assert read_capture(path).start_time_epoch == pytest.approx(frames.timestamp[0], abs=1e-6)
+    assert read_capture(_capture_timed_from_power_up(tmp_path)).start_time_epoch is None
+
+
+def _capture_timed_from_power_up(folder):
+    """A capture whose times start near zero (relative to power-up): no date."""
+    path = folder / "relative.log"
+    path.write_text("(0.000100) can0 123#11\n(0.000200) can0 124#22\n")
+    return path
