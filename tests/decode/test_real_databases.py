@@ -7,7 +7,7 @@ message of every database, so that every signal layout a real file uses is exerc
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import numpy as np
 import pytest
@@ -39,27 +39,35 @@ EXPECTED_MODE = {
 }
 
 
+@functools.cache
+def real_database(relative: str):
+    """Each real database loaded once per test run (loading the big ones takes seconds)."""
+    return load_database(SHARED_DATA / relative)
+
+
 def test_the_real_databases_are_there(shared_data):
     assert len(REAL_DATABASES) >= 30
 
 
 @pytest.mark.parametrize("relative", REAL_DATABASES)
 def test_real_database_loads(shared_data, relative):
-    loaded = load_database(shared_data / relative)
+    loaded_database = real_database(relative)
 
-    assert loaded.mode in {"strict", "non-strict", "repaired"}
-    assert len(loaded.sha256) == 64
+    assert loaded_database.mode in {"strict", "non-strict", "repaired"}
+    assert len(loaded_database.sha256) == 64
     if relative in EXPECTED_MODE:
-        assert loaded.mode == EXPECTED_MODE[relative], loaded.warnings + loaded.repairs
-    if loaded.mode != "strict":
-        assert loaded.warnings or loaded.repairs
-    if loaded.mode == "repaired":
-        assert loaded.repairs
-    assert all(m.name != "VECTOR__INDEPENDENT_SIG_MSG" for m in loaded.db.messages)
+        assert loaded_database.mode == EXPECTED_MODE[relative], (
+            loaded_database.warnings + loaded_database.repairs
+        )
+    if loaded_database.mode != "strict":
+        assert loaded_database.warnings or loaded_database.repairs
+    if loaded_database.mode == "repaired":
+        assert loaded_database.repairs
+    assert all(m.name != "VECTOR__INDEPENDENT_SIG_MSG" for m in loaded_database.db.messages)
 
 
 def test_overlaps_are_each_reported(shared_data):
-    loaded = load_database(shared_data / "leaf_can_bus_messages/EV-can_ZE1.dbc")
+    loaded = real_database("leaf_can_bus_messages/EV-can_ZE1.dbc")
     overlaps = [w for w in loaded.warnings if "overlap" in w and "x5BC" in w]
     # strict mode names one pair; we name every pair that can be present together
     assert len(overlaps) >= 3
@@ -67,14 +75,14 @@ def test_overlaps_are_each_reported(shared_data):
 
 
 def test_extended_ids_without_flag_are_repaired(shared_data):
-    loaded = load_database(shared_data / "opendbc/generator/volkswagen/_vw_meb_common.dbc")
+    loaded = real_database("opendbc/generator/volkswagen/_vw_meb_common.dbc")
     message = loaded.db.get_message_by_name("VZE_04")
     assert message.is_extended_frame and message.frame_id == 0x12DD54A7
     assert any("0x12DD54A7" in r and "extended" in r for r in loaded.repairs)
 
 
 def test_import_is_followed_and_said(shared_data):
-    loaded = load_database(shared_data / "opendbc/generator/volkswagen/vw_meb.dbc")
+    loaded = real_database("opendbc/generator/volkswagen/vw_meb.dbc")
     assert loaded.imports == ["_vw_meb_common.dbc"]
     assert any("imports _vw_meb_common.dbc" in w for w in loaded.warnings)
     assert loaded.db.get_message_by_name("VZE_04").is_extended_frame
@@ -88,7 +96,7 @@ def test_cp1252_text_is_read_and_said(shared_data):
 
 
 def test_dangling_value_tables_are_dropped_and_said(shared_data):
-    loaded = load_database(shared_data / "opendbc/generator/gm/gm_global_a_powertrain.dbc")
+    loaded = real_database("opendbc/generator/gm/gm_global_a_powertrain.dbc")
     assert loaded.mode == "repaired"
     assert any("GasRegenCmdActiveInv" in r for r in loaded.repairs)
 
@@ -146,7 +154,7 @@ def random_frames_for(database, rng: np.random.Generator, per_message: int) -> F
 
 @pytest.mark.parametrize("relative", [r for r in REAL_DATABASES if "cp1252" not in r])
 def test_random_payloads_decode_like_cantools(shared_data, relative):
-    database = load_database(shared_data / relative)
+    database = real_database(relative)
     per_message = 40 if len(database.db.messages) < 60 else 8
     frames = random_frames_for(database, np.random.default_rng(7), per_message)
     if len(frames) == 0:
@@ -163,7 +171,3 @@ def test_random_payloads_decode_like_cantools(shared_data, relative):
         assert comparison.compared > 0
     reported = sum(m.unknown_multiplexer_values for m in comparison.result.report.messages)
     assert reported == comparison.unknown_multiplexer_frames
-
-
-def _all_paths_relative(paths):
-    return [Path(p) for p in paths]
