@@ -40,7 +40,9 @@ IMPORT_RE = re.compile(r'^CM_\s+"IMPORT\s+([^"]+?)"\s*;', re.MULTILINE)
 # BO_ 316 VZE_04: 8 XXX
 MESSAGE_RE = re.compile(r"^(\s*BO_\s+)(\d+)(\s+)(\w+)(\s*:)", re.MULTILINE)
 # SG_ 1stGear : 0|8@1+ (1,0) [0|255] "" XXX   (a name cantools' grammar refuses)
-DIGIT_SIGNAL_RE = re.compile(r"^(\s*SG_\s+)(\d\w*)(?=\s+(?:m\d+M?|M)?\s*:)", re.MULTILINE)
+DIGIT_SIGNAL_RE = re.compile(
+    r"^(\s*SG_\s+)(\d\w*[A-Za-z_]\w*)(?=\s+(?:m\d+M?|M)?\s*:)", re.MULTILINE
+)
 # VAL_ 715 GasRegenCmdActiveInv 1 "Inactive" 0 "Active" ;
 VAL_RE = re.compile(r"^\s*VAL_\s+(\d+)\s+(\w+)\s[^;]*;[ \t]*\n?", re.MULTILINE)
 # CM_ SG_ 3221225472 TCSOC "Position in frame?";   (comments may span lines)
