@@ -50,7 +50,9 @@ TEXT_LINE = re.compile(
     r"(?:(?:RX|TX)\s+\S\s+\S\s+)?(?P<id>[0-9A-Fa-f]{3,8})\s+\[(?P<dlc>\d{1,2})\]"
     r"(?P<rest>.*)$"
 )
+# one data byte of the screen text: "1F"
 HEX_BYTE = re.compile(r"[0-9A-Fa-f]{2}")
+# the bus number at the end of an interface name: "vcan0", "can1"
 TRAILING_DIGITS = re.compile(r"(\d+)$")
 
 

@@ -35,7 +35,7 @@ from app.frames import CLASSIC_WIDTH, FD_WIDTH, FrameTable
 
 # SavvyCAN: Time Stamp,ID,Extended,Dir,Bus,LEN,D1,D2,D3,D4,D5,D6,D7,D8
 HEADER = re.compile(r"^\s*time\s*stamp\s*,\s*id\s*,\s*extended\s*,", re.IGNORECASE)
-# SavvyCAN: 28275210,000001AE,false,Rx,0,2,F7,FF,00,00,00,00,00,00,
+# A spreadsheet's rewrite of the ID 3E9 (or a long time stamp): 3.00E+09
 SPREADSHEET_NUMBER = re.compile(r"^\d+(?:\.\d+)?E[+-]?\d+$", re.IGNORECASE)
 COMMA = separators(b", \t")
 MICROSECOND = 1e-6
