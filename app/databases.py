@@ -19,7 +19,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cantools
@@ -50,6 +50,12 @@ COMMENT_SG_RE = re.compile(r'^\s*CM_\s+SG_\s+(\d+)\s+(\w+)\s+"(?:[^"\\]|\\.)*"\s
 # Mux=S_VIFC_GET_POWER_MODE 0,8 DFh   (SYM hex values that begin with a letter)
 SYM_HEX_RE = re.compile(r"^(Mux=\S+\s+\d+,\d+\s+)([0-9A-Fa-f]+)h\b", re.MULTILINE)
 SYM_VERSION_RE = re.compile(r"^FormatVersion=(\d+\.\d+)", re.MULTILINE)
+
+
+# Databases already loaded in this process, by resolved path and content hash: parsing a big
+# DBC takes seconds, and sessions reopen with the same files. The cantools database and the
+# decode plans are shared between the copies handed out, which only read them.
+_LOADED: dict[tuple[str, str], LoadedDatabase] = {}
 
 
 @dataclass
@@ -87,10 +93,24 @@ def load_database(path: str | Path, channel: int | None = None) -> LoadedDatabas
         raw = path.read_bytes()
     except OSError as exc:
         raise DatabaseError(path, f"cannot read the file: {exc.strerror or exc}") from exc
+    key = (str(path.resolve()), hashlib.sha256(raw).hexdigest())
+    cached = _LOADED.get(key)
+    if cached is not None:
+        log.debug("database %s: unchanged since it was last loaded", path.name)
+        return replace(
+            cached,
+            channel=channel,
+            warnings=list(cached.warnings),
+            repairs=list(cached.repairs),
+            imports=list(cached.imports),
+        )
+
     database_format = _format_of(path, raw)
     loaded = _load_text(path, raw, database_format, seen=set())
     loaded.channel = channel
     loaded.warnings.extend(_overlap_warnings(loaded.db))
+    if not loaded.imports:  # an imported file may change on its own: load those afresh
+        _LOADED[key] = loaded
     for warning in loaded.warnings:
         log.info("%s: %s", path.name, warning)
     for repair in loaded.repairs:

@@ -99,3 +99,18 @@ def test_nothing_loadable_raises_naming_the_file(tmp_path):
 def test_a_missing_file_raises_naming_it(tmp_path):
     with pytest.raises(DatabaseError, match="nowhere.dbc: cannot read"):
         load_database(tmp_path / "nowhere.dbc")
+
+
+def test_an_unchanged_file_is_parsed_once(tmp_path):
+    path = tmp_path / "once.dbc"
+    path.write_text(HEADER + 'BO_ 5 M: 8 ECU\n SG_ A : 0|8@1+ (1,0) [0|255] "" ECU\n')
+
+    first = load_database(path)
+    second = load_database(path, channel=2)
+    second.warnings.append("the caller's own note")
+    path.write_text(HEADER + 'BO_ 6 N: 8 ECU\n SG_ B : 0|8@1+ (1,0) [0|255] "" ECU\n')
+    third = load_database(path)
+
+    assert second.db is first.db and (first.channel, second.channel) == (None, 2)
+    assert first.warnings == []
+    assert [m.name for m in third.db.messages] == ["N"]
