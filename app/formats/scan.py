@@ -265,10 +265,12 @@ def parse_uint(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unsigned decimal integer tokens (up to 15 digits) as int64, and which parsed."""
     length = end - start
-    chars, used = _right_aligned(win, start, end, max_digits)
-    digits = chars.astype(np.int64) - 48
+    digits = win.rows(end - max_digits, max_digits) - np.uint8(48)  # non-digits wrap past 9
     ok = (length >= 1) & (length <= max_digits)
-    ok &= ~(used & ((digits < 0) | (digits > 9))).any(axis=1)
-    digits = np.where(used, digits, 0).astype(np.float64)
-    values = (digits @ (10.0 ** np.arange(max_digits - 1, -1, -1))).astype(np.int64)
+    values = np.zeros(len(start), np.int64)
+    for column in range(max_digits):
+        inside = column >= max_digits - length
+        digit = digits[:, column]
+        ok &= ~inside | (digit <= 9)
+        values = values * 10 + np.where(inside, digit, 0)
     return np.where(ok, values, 0), ok
