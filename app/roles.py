@@ -170,18 +170,21 @@ def assign_roles(
 ) -> list[str]:
     """Set ``Trace.role`` from the mappings, guessing where none applies.
 
-    Traces carry the file name of their database in ``extra["database"]`` (as
-    :func:`app.decode.decode_frames` sets it). Returns the warnings: mapped signals that
-    the capture does not contain are not warnings; guesses are.
+    Traces name their database in ``extra["database"]`` (file name) and
+    ``extra["database_sha256"]``, as :func:`app.decode.decode_frames` sets them. Returns the
+    warnings: guesses, and mappings that may not fit their database (mapped signals that
+    the capture does not contain are not warnings).
     """
     mappings = load_mappings() if mappings is None else list(mappings)
     warnings: list[str] = []
-    by_database: dict[str, list[Trace]] = {}
+    by_database: dict[tuple[str, str], list[Trace]] = {}
     for trace in traces:
-        by_database.setdefault(trace.extra.get("database", ""), []).append(trace)
+        key = (trace.extra.get("database", ""), trace.extra.get("database_sha256", ""))
+        by_database.setdefault(key, []).append(trace)
 
     for database in databases:
-        owned = by_database.pop(database.path.name, [])
+        owned = by_database.pop((database.path.name, database.sha256), [])
+        owned += by_database.pop((database.path.name, ""), [])  # traces made elsewhere
         if not owned:
             continue
         mapping = mapping_for(database, mappings)
@@ -190,7 +193,7 @@ def assign_roles(
             _apply_mapping(owned, mapping)
         else:
             warnings.extend(_guess_roles(owned, database.path.name))
-    for name, orphans in by_database.items():
+    for (name, _), orphans in by_database.items():
         warnings.extend(_guess_roles(orphans, name or "an unnamed database"))
     return warnings
 
