@@ -157,3 +157,28 @@ def test_a_technician_uploads_into_the_hypertable_and_the_aggregate_follows(
         assert before[signal_id].source == "raw" and after[signal_id].source == "aggregate"
         assert before[signal_id].count.sum() == np.count_nonzero(trace.valid)
         assert after[signal_id].count.sum() == np.count_nonzero(trace.valid)
+
+
+def test_copy_compresses_directly_and_a_cancel_leaves_nothing(conn):
+    from app.errors import LoadCancelled
+    from app.store import list_sessions
+
+    direct = conn.execute(
+        "SELECT current_setting('timescaledb.enable_direct_compress_copy', true)"
+    ).fetchone()[0]
+    calls = []
+    with pytest.raises(LoadCancelled):
+        upload_session(
+            conn, _long_upload(), lambda d, t: calls.append(d) or len(calls) < 3, chunk_rows=5_000
+        )
+    assert list_sessions(conn) == []
+    assert conn.execute("SELECT count(*) FROM evbm.samples").fetchone()[0] == 0
+    conn.rollback()
+
+    upload_session(conn, _long_upload())
+    compressed = conn.execute(
+        "SELECT count(*) FROM timescaledb_information.chunks "
+        "WHERE hypertable_schema = 'evbm' AND is_compressed"
+    ).fetchone()[0]
+    if direct is not None:  # TimescaleDB 2.21+: the rows arrive compressed
+        assert compressed > 0
