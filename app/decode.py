@@ -305,14 +305,31 @@ def _comment_text(comment) -> str:
     return str(comment)
 
 
-def _plans(database) -> dict[int, MessagePlan]:
-    """Plans of one LoadedDatabase by message index, built once and kept on it."""
-    if not database.plans:
-        for i, message in enumerate(database.db.messages):
-            plan = plan_for(message)
-            if plan is not None:
-                database.plans[i] = plan
-    return database.plans
+def _message_index(database) -> tuple[dict, dict]:
+    """(exact, by_pgn) lookups of a LoadedDatabase's messages, built once and kept on it.
+
+    ``exact`` maps (frame_id, is_extended_id) to a message; ``by_pgn`` maps J1939 parameter
+    group numbers to the first message of the group (messages whose IDs differ only in
+    source or destination address share one).
+    """
+    if "index" not in database.plans:
+        exact, by_pgn = {}, {}
+        for message in database.db.messages:
+            frame_id = message.frame_id & ~EXTENDED_FLAG
+            extended = bool(message.is_extended_frame)
+            exact[(frame_id, extended)] = message
+            if message.protocol == "j1939" and extended:
+                by_pgn.setdefault(_pgn(frame_id), message)
+        database.plans["index"] = (exact, by_pgn)
+    return database.plans["index"]
+
+
+def _plan(database, message) -> MessagePlan | None:
+    """The decode plan of one message, built when its frames first appear, then kept."""
+    key = ("plan", message.name, message.frame_id)
+    if key not in database.plans:
+        database.plans[key] = plan_for(message)
+    return database.plans[key]
 
 
 # ---------------------------------------------------------------------------------------
@@ -479,16 +496,7 @@ def _match_messages(groups, databases, claimed) -> list:
     """(database, plan, rows, channel, label) for every message some frames belong to."""
     work = []
     for database in databases:
-        plans = _plans(database)
-        exact = {}
-        by_pgn = {}
-        for plan in plans.values():
-            frame_id = plan.frame_id & ~EXTENDED_FLAG
-            exact[(frame_id, plan.is_extended_id)] = plan
-            if plan.j1939 and plan.is_extended_id:
-                # Messages whose IDs differ only in source or destination share a PGN:
-                # their own ID matches them exactly, other senders go to the first one.
-                by_pgn.setdefault(_pgn(frame_id), plan)
+        exact, by_pgn = _message_index(database)
 
         # J1939: one trace per sender when several send the same parameter group.
         j1939_rows: dict[tuple[int, str], dict[int, list[np.ndarray]]] = {}
@@ -496,9 +504,10 @@ def _match_messages(groups, databases, claimed) -> list:
         for i, (channel, frame_id, extended, rows) in enumerate(groups):
             if database.channel is not None and database.channel != channel:
                 continue
-            plan = exact.get((frame_id, extended))
-            if plan is None and extended:
-                plan = by_pgn.get(_pgn(frame_id))
+            message = exact.get((frame_id, extended))
+            if message is None and extended:
+                message = by_pgn.get(_pgn(frame_id))
+            plan = None if message is None else _plan(database, message)
             if plan is None:
                 continue
             claimed[i] = True
