@@ -195,7 +195,9 @@ class Label:
     source: str = TECHNICIAN  # "technician", or "rule:<rule name>"
     confidence: float | None = None  # rules only, 0..1
     status: str = "accepted"  # rules start "pending"
-    origin_epoch_s: float | None = None  # wall clock of the session's time 0, when known
+    # wall clock of time 0 on the session's axis: 0.0 when the times are Unix times already
+    # (BLF, candump), the capture's start when they count from it (ASC, TRC), None if unknown
+    origin_epoch_s: float | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created_at: float = field(default_factory=time.time)
     modified_at: float = 0.0

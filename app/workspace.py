@@ -56,7 +56,7 @@ MIGRATIONS: list[str] = [
         capture_path TEXT NOT NULL,        -- where it was last opened from
         capture_size INTEGER,
         capture_format TEXT,
-        start_epoch_s REAL,                -- wall clock of the capture's time 0, when known
+        start_epoch_s REAL,                -- wall clock of the capture's start, when known
         vehicle_id INTEGER REFERENCES vehicles(id),
         created_at REAL NOT NULL,
         opened_at REAL NOT NULL

@@ -212,9 +212,10 @@ def test_selecting_a_label_zooms_every_plot_to_it(qtbot, window, i3_charging):
         assert t0 < label.start_s < label.end_s < t1
         assert (t1 - t0) == pytest.approx(label.duration_s * 1.5, rel=0.01)
     row = labels.panel.row_texts()[0]
+    origin = window.plot_stack.origin_s  # the panel counts time as the time axis does
     assert row[1:4] == [
-        f"{label.start_s:.3f} s",
-        f"{label.end_s:.3f} s",
+        f"{label.start_s - origin:.3f} s",
+        f"{label.end_s - origin:.3f} s",
         f"{label.duration_s:.3f} s",
     ]
 
@@ -329,3 +330,33 @@ def test_a_damaged_workspace_is_reported_in_the_window(qtbot):
     aside = list(paths.data_dir().glob("workspace.sqlite.damaged-*"))
     assert len(aside) == 1 and aside[0].read_bytes() == b"\x00" * 4096
     main.close()
+
+
+def test_labels_on_a_capture_with_unix_times_know_their_wall_clock(qtbot, window, tmp_path):
+    """BLF times are Unix times: the label's own seconds are then its wall clock, the panel
+    counts from the capture's first sample, and the Grafana columns are the true epoch."""
+    from app.export import read_labels
+    from app.paths import shipped_dir
+
+    demo = shipped_dir("resources") / "demo" / "demo.blf"
+    result = open_and_wait(qtbot, window, demo, [shipped_dir("dbc") / "ev_battery.dbc"])
+    start_epoch = result.session.capture.start_time_epoch
+    top = window.plot_stack.plots()[0]
+    origin = window.plot_stack.origin_s
+    assert origin > 1e9, "the demo's times are Unix times"
+    window.plot_stack.set_x_range(origin, origin + 120.0)
+    labels = window.labels
+    labels.set_label_mode(True)
+    drag(qtbot, top, origin + 30.0, origin + 60.0)
+    qtbot.waitUntil(lambda: labels.editor is not None and labels.editor.isVisible())
+    labels.editor.accept()
+
+    (label,) = labels.book.labels()
+    assert label.origin_epoch_s == 0.0 and label.start_epoch_s == label.start_s
+    assert abs(label.start_epoch_s - (start_epoch + 30.0)) < 1.0
+    assert labels.panel.row_texts()[0][1] == f"{label.start_s - origin:.3f} s"
+    labels.export_labels_to(tmp_path / "labels.json")
+    (back,) = read_labels(tmp_path / "labels.json")
+    assert back == label
+    text = (tmp_path / "labels.json").read_text(encoding="utf-8")
+    assert f'"time": {round(label.start_s * 1000)}' in text

@@ -43,6 +43,7 @@ class LabelController(QObject):
         self.book: LabelBook | None = None
         self.session_key: str | None = None
         self.origin_epoch_s: float | None = None
+        self.display_origin_s = 0.0
         self.traces: list = []
         self.editor: LabelEditor | None = None
         self.last_class = self.taxonomy.keys[0] if len(self.taxonomy) else "other"
@@ -128,10 +129,18 @@ class LabelController(QObject):
 
     # -- session
 
-    def open_session(self, key: str, origin_epoch_s: float | None, traces: list) -> None:
-        """Show the labels of session ``key`` (the capture's sha256) from the workspace."""
+    def open_session(
+        self, key: str, origin_epoch_s: float | None, traces: list, display_origin_s: float = 0.0
+    ) -> None:
+        """Show the labels of session ``key`` (the capture's sha256) from the workspace.
+
+        ``origin_epoch_s`` is the wall clock of time 0 on the traces' axis (0.0 when the
+        traces are Unix times already, as in BLF; None when unknown); times are shown counted
+        from ``display_origin_s``, as the time axis shows them."""
         self.close_session()
         self.session_key, self.origin_epoch_s, self.traces = key, origin_epoch_s, list(traces)
+        self.display_origin_s = display_origin_s
+        self.panel.display_origin_s = display_origin_s
         self.book = LabelBook(key, self.workspace.labels(key), sink=self.workspace)
         self.book.subscribe(self._on_book_changed)
         self.overlay.set_book(self.book)
@@ -168,7 +177,13 @@ class LabelController(QObject):
             )
         except MonitorError as error:
             self._fail("Could not record the session in the workspace", error)
-        self.open_session(result.capture_sha256, origin, result.traces)
+        # the plot stack has worked out how its time axis maps to the wall clock
+        self.open_session(
+            result.capture_sha256,
+            getattr(self.stack, "wall_offset_s", origin),
+            result.traces,
+            getattr(self.stack, "origin_s", 0.0),
+        )
 
     def _on_window_session_closing(self) -> None:
         self.close_session()
@@ -184,7 +199,8 @@ class LabelController(QObject):
         if self.book is None:
             self.overlay.hide_preview()
             return
-        span = f"{seconds_text(t0)} to {seconds_text(t1)} ({seconds_text(t1 - t0)})"
+        shown = t0 - self.display_origin_s, t1 - self.display_origin_s
+        span = f"{seconds_text(shown[0])} to {seconds_text(shown[1])} ({seconds_text(t1 - t0)})"
         self.editor = LabelEditor(self.taxonomy, span, self.last_class, parent=self.window)
         self.editor.accepted.connect(lambda: self._on_new_label_accepted(t0, t1))
         self.editor.finished.connect(lambda _result: self.overlay.hide_preview())
@@ -203,7 +219,8 @@ class LabelController(QObject):
         if self.book is None or label_id not in self.book:
             return
         label = self.book.get(label_id)
-        span = f"{seconds_text(label.start_s)} to {seconds_text(label.end_s)}"
+        origin = self.display_origin_s
+        span = f"{seconds_text(label.start_s - origin)} to {seconds_text(label.end_s - origin)}"
         self.editor = LabelEditor(
             self.taxonomy, span, label.label_class, label.note, label.tags, self.window
         )

@@ -38,6 +38,7 @@ class LabelsPanel(QWidget):
         super().__init__(parent)
         self.taxonomy = taxonomy
         self.book: LabelBook | None = None
+        self.display_origin_s = 0.0  # times show counted from here, as the time axis does
         self._updating = False
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -130,8 +131,8 @@ class LabelsPanel(QWidget):
             source += f" ({label.confidence:.0%})"
         texts = [
             label_class.name,
-            seconds_text(label.start_s),
-            seconds_text(label.end_s),
+            seconds_text(label.start_s - self.display_origin_s),
+            seconds_text(label.end_s - self.display_origin_s),
             seconds_text(label.duration_s),
             label.note.replace("\n", " "),
             ", ".join(label.tags),
