@@ -1,6 +1,6 @@
 """Decoding frames into traces, one message at a time over all of its frames.
 
-For every message of a database we build a *plan* once (cached on the LoadedDatabase):
+For every message whose frames appear we build a *plan* once (kept on the LoadedDatabase):
 for each signal, which bytes it spans, how to shift and mask a 64-bit window of them, its
 sign, float type, scale and offset, and where it sits in the multiplexer tree. Decoding a
 message is then a few numpy operations per signal over all frames of that message, never
@@ -8,8 +8,10 @@ a Python loop over frames.
 
 What goes wrong in real traffic is counted, not raised: payloads shorter than the message
 (the signals that fit are decoded, the others are invalid), multiplexer values the database
-does not define, "not available" raw values (all ones) and values outside the database's
-range (both kept in the trace but marked invalid), and frames whose ID no database knows.
+does not define, and frames whose ID no database knows. Values stay in the trace but are
+marked invalid when they are markers rather than measurements (all ones; value-table
+entries such as "Not_avail") or lie outside the database's range; a range that excludes
+every value of a trace is a placeholder and is not applied (the report says so).
 """
 
 from __future__ import annotations
