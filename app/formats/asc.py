@@ -25,8 +25,7 @@ from app.formats.scan import (
     WHITESPACE,
     Tokens,
     Window,
-    all_digits,
-    equals,
+    equals_any,
     line_bounds,
     parse_decimal,
     parse_hex,
@@ -199,18 +198,13 @@ def fast_classic_chunk(chunk: bytes, first_line: int) -> ChunkResult:
     tokens = Tokens(buf, starts, ends, WHITESPACE)
     count = tokens.count
 
-    ts_s, ts_e = tokens.take(0)
-    ch_s, ch_e = tokens.take(1)
-    id_s, id_e = tokens.take(2)
-    dir_s, dir_e = tokens.take(3)
-    kind_s, kind_e = tokens.take(4)
-    dlc_s, dlc_e = tokens.take(5)
-    data_s, _ = tokens.take(6)
+    starts7, ends7 = tokens.take_first(7)
+    ts_s, ch_s, id_s, dir_s, kind_s, dlc_s, data_s = starts7.T
+    ts_e, ch_e, id_e, dir_e, kind_e, dlc_e, _ = ends7.T
 
     ok = (count >= 6) & IS_DIGIT[win.at(ts_s)]
-    ok &= all_digits(win, ch_s, ch_e, 4)
-    ok &= equals(win, dir_s, dir_e, b"Rx") | equals(win, dir_s, dir_e, b"Tx")
-    ok &= equals(win, kind_s, kind_e, b"d") & (dlc_e - dlc_s == 1)
+    ok &= equals_any(win, dir_s, dir_e, [b"Rx", b"Tx"])
+    ok &= (kind_e - kind_s == 1) & (win.at(kind_s) == ord("d")) & (dlc_e - dlc_s == 1)
     dlc_code = HEX_VALUE[win.at(dlc_s)].astype(np.int64)
     ok &= dlc_code != 255
     nbytes = np.minimum(np.asarray(FD_LENGTHS)[np.where(ok, dlc_code, 0)], CLASSIC_WIDTH)

@@ -113,12 +113,35 @@ class Tokens:
             end = np.where(present, end, 0)
         return start, end
 
+    def take_first(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end of tokens ``0 .. k-1`` of each line as ``(n, k)`` arrays."""
+        if len(self.start) == 0:
+            zero = np.zeros((len(self.first), k), np.int64)
+            return zero, zero
+        index = np.minimum(self.first[:, None] + np.arange(k), len(self.start) - 1)
+        start, end = self.start[index], self.end[index]
+        missing = np.arange(k) >= self.count[:, None]
+        if missing.any():
+            start[missing] = 0
+            end[missing] = 0
+        return start, end
+
 
 def gather(win: Window, start: np.ndarray, end: np.ndarray, width: int) -> np.ndarray:
     """Bytes ``[start:end]`` of each token, left-aligned in ``(n, width)``, zero-padded."""
     chars = win.rows(start, width)
     inside = np.arange(width) < (end - start)[:, None]
     return np.where(inside, chars, 0).astype(np.uint8)
+
+
+def equals_any(win: Window, start: np.ndarray, end: np.ndarray, words: list[bytes]) -> np.ndarray:
+    """Whether each token is one of ``words`` (all of the same length)."""
+    size = len(words[0])
+    chars = win.rows(start, size)
+    ok = np.zeros(len(start), bool)
+    for word in words:
+        ok |= (chars == np.frombuffer(word, np.uint8)).all(axis=1)
+    return ok & ((end - start) == size)
 
 
 def equals(win: Window, start: np.ndarray, end: np.ndarray, word: bytes) -> np.ndarray:
@@ -139,19 +162,15 @@ def parse_hex(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hex tokens of 1 to ``max_digits`` digits as uint64, and which parsed."""
     length = end - start
-    chars, used = _right_aligned(win, start, end, max_digits)
-    nibbles = np.where(used, HEX_VALUE[chars], 0)
-    ok = (length >= 1) & (length <= max_digits) & ~(nibbles == 255).any(axis=1)
-    powers = 16.0 ** np.arange(max_digits - 1, -1, -1)
-    values = (nibbles @ powers).astype(np.uint64) if max_digits <= 13 else _exact(nibbles, 16)
-    return np.where(ok, values, 0), ok
-
-
-def _exact(digits: np.ndarray, base: int) -> np.ndarray:
-    values = np.zeros(len(digits), np.uint64)
-    for column in range(digits.shape[1]):
-        values = values * np.uint64(base) + digits[:, column].astype(np.uint64)
-    return values
+    nibbles = HEX_VALUE[win.rows(end - max_digits, max_digits)]
+    ok = (length >= 1) & (length <= max_digits)
+    values = np.zeros(len(start), np.int64)
+    for column in range(max_digits):
+        inside = column >= max_digits - length
+        nibble = nibbles[:, column]
+        ok &= ~inside | (nibble != 255)
+        values = (values << 4) | np.where(inside, nibble & 15, 0)
+    return np.where(ok, values, 0).astype(np.uint64), ok
 
 
 def parse_hex_bytes(
