@@ -60,6 +60,15 @@ def register(subparsers) -> None:
     sessions.add_argument("--vehicle", help="only this vehicle's sessions")
     sessions.set_defaults(handler=_sessions)
 
+    retention = actions.add_parser(
+        "retention", help="how long raw samples are kept (the per-minute summary stays)"
+    )
+    _db_option(retention)
+    keep = retention.add_mutually_exclusive_group()
+    keep.add_argument("--days", type=float, help="keep raw samples this many days")
+    keep.add_argument("--forever", action="store_true", help="keep raw samples for ever")
+    retention.set_defaults(handler=_retention)
+
     profile = actions.add_parser("profile", help="saved connection profiles")
     profile_actions = profile.add_subparsers(dest="profile_action", required=True)
     add = profile_actions.add_parser("add", help="save a profile; asks for the password")
@@ -197,6 +206,22 @@ def _sessions(args) -> int:
             f"{s.id:>6}  {s.vehicle[:20]:<20} {start:<19} {s.duration_s:>10.1f} "
             f"{s.sample_count:>11} {s.label_count:>6}  {s.name}"
         )
+    return 0
+
+
+def _retention(args) -> int:
+    from app.store import ensure_schema
+    from app.store.retention import apply_retention, retention_days, set_retention
+
+    with _connect(args) as conn:
+        ensure_schema(conn)
+        if args.days is not None or args.forever:
+            set_retention(conn, None if args.forever else args.days)
+            dropped = apply_retention(conn)
+            if dropped:
+                print(f"raw samples of {len(dropped)} sessions dropped")
+        days = retention_days(conn)
+    print("raw samples kept for ever" if days is None else f"raw samples kept {days:g} days")
     return 0
 
 

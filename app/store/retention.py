@@ -28,6 +28,7 @@ def set_retention(conn: psycopg.Connection, days: float | None) -> None:
     if days is not None and days <= 0:
         raise StoreError(f"a retention of {days} days keeps nothing; give a positive number")
     mode = current_mode(conn)
+    conn.rollback()  # the change below is a transaction of its own, not a savepoint
     try:
         with conn.transaction(), conn.cursor() as cur:
             if days is None:
@@ -70,8 +71,9 @@ def apply_retention(conn: psycopg.Connection) -> list[int]:
     """Plain PostgreSQL: drop the raw samples of sessions that ended before the limit; the
     sessions whose samples went. With TimescaleDB its own job does this; nothing happens."""
     days = retention_days(conn)
-    if days is None or current_mode(conn) == MODE_TIMESCALEDB:
-        conn.rollback()
+    mode = current_mode(conn)
+    conn.rollback()
+    if days is None or mode == MODE_TIMESCALEDB:
         return []
     dropped = []
     with conn.transaction(), conn.cursor() as cur:

@@ -91,3 +91,18 @@ def test_upload_decodes_a_real_capture_and_refuses_a_second_copy(
     assert "stored for foxBMS bench as session 1" in capsys.readouterr().out
     assert run(args) == 0
     assert "already stored for foxBMS bench as session 1" in capsys.readouterr().out
+
+
+def test_db_retention_sets_and_shows_the_limit(admin_conninfo, capsys):
+    with connect(admin_conninfo) as conn:
+        upload_session(conn, make_upload())  # samples from 2023
+    assert run(["db", "retention", "--db", admin_conninfo]) == 0
+    assert "kept for ever" in capsys.readouterr().out
+    assert run(["db", "retention", "--db", admin_conninfo, "--days", "90"]) == 0
+    out = capsys.readouterr().out
+    assert "kept 90 days" in out
+    with connect(admin_conninfo) as conn:
+        mode = conn.execute("SELECT value FROM evbm.settings WHERE key = 'mode'").fetchone()[0]
+        if mode == "postgresql":  # TimescaleDB's own job drops chunks later
+            assert "raw samples of 1 sessions dropped" in out
+            assert conn.execute("SELECT count(*) FROM evbm.samples").fetchone()[0] == 0
