@@ -108,9 +108,9 @@ class CandumpLogReader(LineReader):
         win = Window(buf)
         starts, ends = line_bounds(buf)
         tokens = Tokens(buf, starts, ends, WHITESPACE)
-        ts_start, ts_end = tokens.take(0)
-        if_start, if_end = tokens.take(1)
-        fr_start, fr_end = tokens.take(2)
+        starts3, ends3 = tokens.take_first(3)
+        ts_start, if_start, fr_start = starts3.T
+        ts_end, if_end, fr_end = ends3.T
 
         # Shape: "(ts) iface ID#DATA" with an optional R/T token after it.
         ok = (tokens.count == 3) | (tokens.count == 4)
@@ -118,13 +118,11 @@ class CandumpLogReader(LineReader):
         timestamp, ts_ok = parse_decimal(win, ts_start + 1, ts_end - 1)
         ok &= ts_ok
 
-        # The frame token: ID, '#', optional '#F' for CAN FD, hex data.
-        hashes = np.flatnonzero(buf == ord("#"))
-        if len(hashes) == 0:
-            return self._result(buf, starts, first_line, ok & False, None)
-        at = np.minimum(np.searchsorted(hashes, fr_start), len(hashes) - 1)
-        hash_pos = hashes[at]
-        ok &= (hash_pos > fr_start) & (hash_pos < fr_end)
+        # The frame token: a 3- or 8-digit ID, '#', optional '#F' for CAN FD, hex data
+        # (other ID widths go through the per-line parser).
+        short = win.at(fr_start + 3) == ord("#")
+        hash_pos = np.where(short, fr_start + 3, fr_start + 8)
+        ok &= (short | (win.at(fr_start + 8) == ord("#"))) & (hash_pos < fr_end)
         ident, id_ok = parse_hex(win, fr_start, hash_pos, 8)
         ok &= id_ok & ~((ident & CAN_ERR_FLAG != 0) & (ident & CAN_ERR_BUSERROR != 0))
         after = win.at(hash_pos + 1)
@@ -168,7 +166,7 @@ class CandumpLogReader(LineReader):
     @staticmethod
     def _channels(win, start, end, state) -> np.ndarray:
         """Bus numbers of the interface names, looking each distinct name up once."""
-        names = gather(win, start, end, 16)
+        names = gather(win, start, end, int(min(max((end - start).max(initial=1), 1), 16)))
         if len(names) == 0:
             return np.zeros(0, np.int16)
         if (names == names[0]).all():
