@@ -277,8 +277,9 @@ def _not_available(signal, length: int, float_bits: int, choices) -> tuple[int, 
       checksums or multiplexers (0x3FF on a 10-bit voltage is "not available");
     - every value-table entry of a signal with a unit (a voltage whose table names 509
       "Not_avail" and 510 "Error" uses those raws as markers);
-    - value-table entries of a state signal (no unit) named like "invalid", "SNA" or
-      "not available" (its "Error" or "Fault" states stay: they are information).
+    - value-table entries of a state signal (no unit, two bits or more) named like
+      "invalid", "SNA" or "not available" (its "Error" or "Fault" states stay: they are
+      information, and a one-bit flag's "Invalid" is about another signal).
     """
     if float_bits:
         return ()
@@ -294,7 +295,8 @@ def _not_available(signal, length: int, float_bits: int, choices) -> tuple[int, 
     ):
         markers.add(mask)
     for raw, name in (choices or {}).items():
-        if signal.unit or MARKER_NAME.search(name):
+        # A one-bit flag's "Invalid" describes something else (foxBMS' cell flags).
+        if signal.unit or (length > 1 and MARKER_NAME.search(name)):
             markers.add(raw & mask)
     return tuple(sorted(markers))
 

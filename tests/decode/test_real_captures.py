@@ -197,3 +197,15 @@ def test_i3_validity_follows_the_database(shared_data):
     current = by_name["Battery_Current"]
     assert not current.extra["range_ignored"]
     assert current.valid.tolist() == (current.values >= 0).tolist()
+
+
+def test_foxbms_one_bit_flags_named_invalid_are_values_not_markers(shared_data):
+    """foxbms.dbc names the raw values of its one-bit cell flags 0 "Invalid", 1 "Valid":
+    the flag's 0 is a reading of the flag, not a missing flag."""
+    frames = read_with_python_can(shared_data / "foxbms-2/tests/fox-cmds/etl/can-log.trc")
+    result = decode_frames(frames, [load_database(shared_data / FOXBMS_DBC)])
+
+    flags = [t for t in result.traces if t.signal.endswith("_invalidFlag")]
+
+    assert flags and all(t.valid.all() for t in flags)
+    assert all(t.choices == {0: "Invalid", 1: "Valid"} for t in flags)
