@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from PySide6.QtCore import Qt, Signal
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -24,12 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.store.view import OVERVIEW_PX, ServerSummary
+from app.traces import Trace
 from widgets.connection_dialog import ConnectionDialog, StoreJob
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("Vehicle / session", "VIN", "Sessions", "Latest session", "SoC %", "SoH %", "Labels")
 SESSION_ROLE = Qt.ItemDataRole.UserRole + 1
+FULL_LOAD_MAX = 20_000_000  # samples; a bigger database session is shown from summaries
+DETAIL_DELAY_MS = 150
 
 
 def load_fleet(target: str) -> tuple[list, dict[int, list]]:
@@ -155,7 +160,13 @@ class FleetView(QWidget):
 
 class StoreController:
     """The store's part of the main window: the Database menu, the fleet dock, and opening
-    a database session's traces in the plots."""
+    a database session in the plots.
+
+    A session of up to ``FULL_LOAD_MAX`` samples comes over whole. A bigger one is shown from
+    the server's per-pixel summaries (:class:`app.store.view.ServerSummary`): an overview of
+    the whole session first, then, each time the view settles on a range the overview is
+    too coarse for, that range in detail for the traces shown.
+    """
 
     def __init__(self, window):
         self.window = window
@@ -169,6 +180,12 @@ class StoreController:
         self.fleet.session_activated.connect(self._on_fleet_session_activated)
         self.fleet.failed.connect(self._on_fleet_failed)
         self._job: StoreJob | None = None
+        self._detail_job: StoreJob | None = None
+        self._summaries: dict[str, ServerSummary] = {}
+        self._session_id: int | None = None
+        self._wanted: tuple[float, float, int] | None = None
+        self._detail_timer = QTimer(window, singleShot=True, interval=DETAIL_DELAY_MS)
+        self._detail_timer.timeout.connect(self._on_detail_timer_timeout)
 
     def _on_connect_action_triggered(self) -> None:
         dialog = ConnectionDialog(self.window, current=self.fleet.target)
@@ -195,6 +212,10 @@ class StoreController:
         # the capture shown until now goes, with its labels: they must not be drawn over a
         # database session (labels of database sessions are not wired to the window yet)
         self.window._close_session()
+        self._session_id = session.id
+        self._summaries = {k: p for k, p in pyramids.items() if isinstance(p, ServerSummary)}
+        for summary in self._summaries.values():
+            summary.on_need = self._on_detail_needed
         stack = self.window.plot_stack
         stack.set_session(traces, pyramids, session.origin.timestamp())
         self.window.browser.set_traces(traces)
@@ -204,17 +225,86 @@ class StoreController:
         self.window.central.setCurrentWidget(stack)
         self.window.setWindowTitle(f"{session.name} ({session.vehicle}) — EV Battery Monitor")
 
+    # -- detail of a big session, as the technician zooms
+
+    def _on_detail_needed(self, t0: float, t1: float, columns: int) -> None:
+        self._wanted = (t0, t1, columns)
+        self._detail_timer.start()  # wait for the view to settle
+
+    def _on_detail_timer_timeout(self) -> None:
+        if self._wanted is None or self._session_id is None:
+            return
+        if self._detail_job is not None and self._detail_job.isRunning():
+            self._detail_timer.start()  # one fetch at a time; the newest range goes next
+            return
+        shown = [k for k in self.window.plot_stack.shown_keys() if k in self._summaries]
+        if not shown:
+            return
+        ids = {self.window.plot_stack.traces[k].extra["signal_id"]: k for k in shown}
+        (t0, t1, columns), self._wanted = self._wanted, None
+        target, session_id = self.fleet.target, self._session_id
+        self._detail_job = StoreJob(
+            lambda: (_fetch_detail(target, session_id, list(ids), t0, t1, columns), ids, t0, t1),
+            self.window,
+        )
+        self._detail_job.succeeded.connect(self._on_detail_fetched)
+        self._detail_job.failed.connect(self._on_fleet_failed)
+        self._detail_job.start()
+
+    def _on_detail_fetched(self, result) -> None:
+        summaries, ids, t0, t1 = result
+        for signal_id, key in ids.items():
+            if key in self._summaries:
+                self._summaries[key].set_detail(summaries[signal_id], t0, t1)
+        for plot in self.window.plot_stack.plots():
+            plot.refresh()
+
+
+def _fetch_detail(target: str, session_id: int, signal_ids, t0: float, t1: float, columns: int):
+    from app.store import connect, summary
+
+    with connect(target) as conn:
+        return summary(conn, session_id, signal_ids, t0, t1, columns)
+
 
 def _read_session(target: str, session_id: int):
-    """A database session's traces with their min/max pyramids, off the GUI thread."""
+    """A database session's traces with their min/max pyramids, off the GUI thread: the
+    samples themselves, or for a big session the server's overview of them."""
     from app.minmax import MinMaxPyramid
     from app.store import connect, get_session, read_traces
 
     with connect(target) as conn:
         session = get_session(conn, session_id)
+        if session.sample_count > FULL_LOAD_MAX and session.time_start is not None:
+            return (session, *_overview(conn, session))
         traces = read_traces(conn, session_id)
     pyramids = {t.key: MinMaxPyramid(t.time_s, t.values, t.valid) for t in traces}
     return session, traces, pyramids
+
+
+def _overview(conn, session) -> tuple[list[Trace], dict[str, ServerSummary]]:
+    """Traces made of the whole session's per-pixel min/max (so that the browser, the first
+    view and the cursors have values), each with its :class:`ServerSummary`."""
+    from app.store import session_traces, summary
+
+    stored = session_traces(conn, session.id)
+    start_s = (session.time_start - session.origin).total_seconds()
+    end_s = (session.time_end - session.origin).total_seconds() + 1e-6
+    found = summary(conn, session.id, [t.signal_id for t in stored], start_s, end_s, OVERVIEW_PX)
+    traces, summaries = [], {}
+    for info in stored:
+        overview = found[info.signal_id]
+        summary_of_trace = ServerSummary(overview, start_s, end_s, info.sample_count)
+        time_s, values = summary_of_trace.view(start_s, end_s, OVERVIEW_PX)
+        trace = Trace(
+            info.signal, info.message, info.channel, time_s, values,
+            np.ones(len(values), dtype=bool), unit=info.unit, minimum=info.minimum,
+            maximum=info.maximum, choices=info.choices, role=info.role, comment=info.comment,
+            extra={"signal_id": info.signal_id, "session_id": session.id, "overview": True},
+        )  # fmt: skip
+        traces.append(trace)
+        summaries[trace.key] = summary_of_trace
+    return traces, summaries
 
 
 def install_store(window) -> StoreController:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -106,3 +107,41 @@ def test_the_main_window_gets_a_database_menu_and_opens_a_session(qtbot, admin_c
     qtbot.waitUntil(lambda: window.windowTitle().startswith("drive (car A)"), timeout=60_000)
     shown = window.plot_stack.shown_keys()
     assert shown and set(shown) <= {t.key for t in make_upload().traces}
+
+
+def test_a_big_session_shows_the_servers_summary_and_fetches_detail_on_zoom(
+    qtbot, admin_conninfo, monkeypatch
+):
+    from app.store.view import ServerSummary
+    from widgets import fleet_view
+    from widgets.main_window import MainWindow
+
+    monkeypatch.setattr(fleet_view, "FULL_LOAD_MAX", 1_000)  # 20,000 samples count as big
+    upload = make_upload(name="long drive", vehicle="car A", samples=20_000)
+    with connect(admin_conninfo) as conn:
+        migrate(conn, prefer_timescaledb=False)
+        result = upload_session(conn, upload)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    store = window.store
+    store.fleet.target = admin_conninfo
+
+    store.fleet.session_activated.emit(result.session_id)
+    qtbot.waitUntil(lambda: window.windowTitle().startswith("long drive"), timeout=60_000)
+    stack = window.plot_stack
+    shown = stack.shown_keys()
+    assert shown and all(isinstance(stack.pyramids[k], ServerSummary) for k in shown)
+    assert all(stack.pyramids[k].detail is None for k in shown)
+
+    stack.set_x_range(100.0, 110.0)  # ten seconds: far finer than the overview
+    qtbot.waitUntil(
+        lambda: all(stack.pyramids[k].detail is not None for k in shown), timeout=60_000
+    )
+    key = shown[0]
+    detail = stack.pyramids[key].detail
+    assert detail.source == "raw" and detail.bucket_s < 0.1
+    original = next(t for t in upload.traces if t.key == key)
+    inside = original.valid & (original.time_s >= 100.0) & (original.time_s < 110.0)
+    assert detail.count.sum() == np.count_nonzero(inside)
+    assert detail.minimum.min() == original.values[inside].min()
+    store._detail_job.wait()
