@@ -38,6 +38,7 @@ from app.labels import Label
 log = logging.getLogger(__name__)
 
 WORKSPACE_FILE = "workspace.sqlite"
+MEMORY = ":memory:"  # a workspace that lives and dies with the process
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # Each entry brings the schema from version i to i + 1. Never edit an entry that has shipped;
@@ -145,13 +146,26 @@ _shared_lock = threading.Lock()
 
 def shared_workspace() -> Workspace:
     """The process's one open workspace at :func:`default_path` (opened on first use; opened
-    anew when the data folder changes, as it does between tests)."""
+    anew when the data folder changes, as it does between tests).
+
+    When the data folder cannot hold a workspace (read-only, not a folder), the window still
+    works: the workspace is kept in memory for this run and its ``notice`` says so."""
     global _shared
     with _shared_lock:
-        if _shared is None or _shared.path != default_path():
+        wanted = default_path()
+        if _shared is None or _shared.requested_path != wanted:
             if _shared is not None:
                 _shared.close()
-            _shared = Workspace()
+            try:
+                _shared = Workspace(wanted)
+            except (OSError, StoreError) as exc:
+                log.error("cannot open the workspace %s: %s", wanted, exc)
+                _shared = Workspace(MEMORY)
+                _shared.notice = (
+                    f"The workspace {wanted} cannot be opened ({exc}). Labels and layouts "
+                    "are kept in memory and will be lost when the program closes."
+                )
+            _shared.requested_path = wanted
         return _shared
 
 
@@ -161,14 +175,15 @@ class Workspace:
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else default_path()
+        self.requested_path = self.path
         self.notice: str | None = None  # what went wrong on opening, for the user
         self.set_aside: Path | None = None  # where a damaged file was moved
         self._lock = threading.RLock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-
-        problem = _check_file(self.path)
-        if problem is not None:
-            self._move_aside(problem)
+        if str(self.path) != MEMORY:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            problem = _check_file(self.path)
+            if problem is not None:
+                self._move_aside(problem)
         self._db = self._connect()
         self._migrate()
 

@@ -169,3 +169,18 @@ def test_a_workspace_from_a_newer_program_is_refused_untouched():
     with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
         Workspace()
     assert path.read_bytes() == before
+
+
+def test_an_unusable_data_folder_keeps_the_workspace_in_memory_and_says_so(tmp_path, monkeypatch):
+    from app.workspace import shared_workspace
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be\n", encoding="utf-8")
+    monkeypatch.setenv("EVBM_HOME", str(blocker))
+    workspace = shared_workspace()
+    assert "cannot be opened" in workspace.notice and "kept in memory" in workspace.notice
+    assert str(default_path()) in workspace.notice
+    workspace.save_label(Label.by_technician(SESSION, 0.0, 1.0, "other"))
+    assert len(workspace.labels(SESSION)) == 1
+    assert shared_workspace() is workspace, "one workspace per data folder, not one per call"
+    assert blocker.read_text(encoding="utf-8") == "a file where the data folder should be\n"
