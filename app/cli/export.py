@@ -105,11 +105,14 @@ def _export_slices(args) -> int:
         key = _session_key(args.capture)
         labels = read_labels(args.labels) if args.labels else workspace.labels(key)
         session = _load(args, workspace, key)
-    labels = [label for label in labels if label.session == key or args.labels]
+    others = sum(1 for label in labels if label.session != key)
+    labels = [label for label in labels if label.session == key]
     if args.classes:
         labels = [label for label in labels if label.label_class in args.classes]
     if not labels:
-        raise ExportError(f"{args.capture}: no labels to export slices of")
+        where = f" in {args.labels}" if args.labels else " in the workspace"
+        also = f" ({others} labels of other captures)" if others else ""
+        raise ExportError(f"{args.capture}: no labels of this capture{where}{also}")
     rows = write_slices(labels, session.traces, args.output, args.margin, args.format)
     print(f"{args.output}: {rows} samples in {len(labels)} labels")
     return 0

@@ -79,3 +79,14 @@ def test_traces_without_known_databases_say_so(tmp_path, i3_charging, capsys):
     capture, _database = i3_charging
     assert main(["export", "traces", str(capture), "-o", str(tmp_path / "t.csv")]) == 2
     assert "name the databases to decode it with (--dbc)" in capsys.readouterr().err
+
+
+def test_slices_of_a_labels_file_for_another_capture_say_so(tmp_path, i3_charging, capsys):
+    capture, database = i3_charging
+    labels_file = tmp_path / "other.csv"
+    write_labels([Label.by_technician("0" * 64, 2.0, 2.5, "other")], labels_file)
+    args = ["export", "slices", str(capture), "--dbc", str(database), "--labels", str(labels_file)]
+    assert main([*args, "-o", str(tmp_path / "s.parquet")]) == 2
+    error = capsys.readouterr().err
+    assert f"no labels of this capture in {labels_file} (1 labels of other captures)" in error
+    assert not (tmp_path / "s.parquet").exists()
