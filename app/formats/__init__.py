@@ -53,6 +53,8 @@ class Capture:
     start_time_epoch: float | None = None
     timestamp_report: TimestampReport = field(default_factory=TimestampReport)
     format_title: str = ""
+    #: rows skipped in all, when more were skipped than ``issues`` lists
+    skipped_total: int | None = None
 
     @property
     def frame_count(self) -> int:
@@ -61,7 +63,9 @@ class Capture:
     @property
     def skipped_lines(self) -> int:
         """Rows or objects that were skipped because they could not be read."""
-        return sum(1 for issue in self.issues if issue.kind not in ("bom", "note"))
+        if self.skipped_total is not None:
+            return self.skipped_total
+        return sum(1 for issue in self.issues if issue.kind not in ("bom", "note", "more-issues"))
 
     @property
     def duration_s(self) -> float:
@@ -132,6 +136,7 @@ def read_capture(
         start_time_epoch=raw.start_time_epoch,
         timestamp_report=report,
         format_title=reader.title,
+        skipped_total=raw.skipped if raw.skipped and raw.skipped > len(raw.issues) else None,
     )
     logger.info(
         "%s: read %d frames as %s, %d issues",

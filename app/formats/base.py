@@ -47,6 +47,8 @@ class RawRead:
     time_unit: str = "s"
     time_resolution_s: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: rows skipped in all (``issues`` lists at most the first thousand); None: count issues
+    skipped: int | None = None
 
 
 class FormatReader(ABC):

@@ -88,8 +88,10 @@ class IssueLog:
     def __init__(self) -> None:
         self.issues: list[ReadIssue] = []
         self.dropped = 0
+        self.total = 0
 
     def add(self, kind: str, line: int | None, detail: str) -> None:
+        self.total += 1
         if len(self.issues) < MAX_ISSUES:
             self.issues.append(ReadIssue(kind, line, detail))
         else:
@@ -158,7 +160,7 @@ class LineReader(FormatReader):
                 take(job.result(), chunk, first_line)
 
         frames = _in_line_order(tables, line_numbers)
-        raw = RawRead(frames=frames, issues=log.finish())
+        raw = RawRead(frames=frames, issues=log.finish(), skipped=log.total)
         if source.starts_with_bom():
             raw.issues.insert(0, ReadIssue("bom", 1, "a UTF-8 byte-order mark was removed"))
         self.finish(raw, state)

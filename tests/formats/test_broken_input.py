@@ -216,3 +216,19 @@ def test_randomly_damaged_captures_load_or_say_why(shared_data, tmp_path, relati
             assert str(path) in str(error)
         else:
             assert len(capture.frames.timestamp) == capture.frame_count
+
+
+def test_thousands_of_bad_lines_are_counted_though_not_all_listed(tmp_path):
+    frames = random_frames(3000, seed=13, channels=1)
+    path = tmp_path / "noisy.log"
+    write_capture(frames, path)
+    lines = path.read_text().split("\n")
+    noisy = [line for pair in zip(lines, ["noise"] * len(lines), strict=True) for line in pair]
+    path.write_text("\n".join(noisy))
+
+    capture = read_capture(path)
+
+    assert capture.frame_count == len(frames)
+    assert capture.skipped_lines == len(frames) + 1  # every "noise" line (one after the end)
+    assert len(capture.issues) <= 1001
+    assert capture.issues[-1].kind == "more-issues"
