@@ -360,3 +360,32 @@ def test_labels_on_a_capture_with_unix_times_know_their_wall_clock(qtbot, window
     assert back == label
     text = (tmp_path / "labels.json").read_text(encoding="utf-8")
     assert f'"time": {round(label.start_s * 1000)}' in text
+
+
+def test_a_session_from_elsewhere_keeps_its_labels_in_its_own_sink(
+    qtbot, window, i3_charging, tmp_path
+):
+    """The seam for database sessions: labels come from, and changes go to, the given sink
+    (here a second workspace file; the shared database's ServerLabelSink in the window)."""
+    from app.labels import Label
+
+    capture, database = i3_charging
+    open_and_wait(qtbot, window, capture, [database])
+    top, _bottom = show_two_plots(window)
+    key = "9" * 64
+    elsewhere = Workspace(tmp_path / "elsewhere.sqlite")
+    stored = Label.by_technician(key, 0.5, 1.0, "isolation_fault")
+    elsewhere.save_label(stored)
+    labels = window.labels
+    labels.open_session(key, None, list(window.plot_stack.traces.values()),
+                        labels=elsewhere.labels(key), sink=elsewhere)  # fmt: skip
+    assert [lab.id for lab in labels.book] == [stored.id]
+    assert list(labels.overlay.regions_of(top)) == [stored.id]
+
+    labels.set_label_mode(True)
+    drag(qtbot, top, 2.0, 3.0)
+    qtbot.waitUntil(lambda: labels.editor is not None and labels.editor.isVisible())
+    labels.editor.accept()
+    assert len(elsewhere.labels(key)) == 2
+    assert labels.workspace.labels(key) == [], "the local workspace must not see them"
+    elsewhere.close()

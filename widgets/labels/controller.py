@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 
 from app.errors import MonitorError
 from app.export import read_labels, write_labels, write_slices, write_traces
-from app.labels import Label, LabelBook, load_taxonomy_or_default
+from app.labels import Label, LabelBook, LabelSink, load_taxonomy_or_default
 from app.workspace import Workspace, shared_workspace
 from widgets.labels.editor import LabelEditor
 from widgets.labels.overlay import LabelOverlay
@@ -130,18 +130,28 @@ class LabelController(QObject):
     # -- session
 
     def open_session(
-        self, key: str, origin_epoch_s: float | None, traces: list, display_origin_s: float = 0.0
+        self,
+        key: str,
+        origin_epoch_s: float | None,
+        traces: list,
+        display_origin_s: float = 0.0,
+        labels: list[Label] | None = None,
+        sink: LabelSink | None = None,
     ) -> None:
         """Show the labels of session ``key`` (the capture's sha256) from the workspace.
 
         ``origin_epoch_s`` is the wall clock of time 0 on the traces' axis (0.0 when the
         traces are Unix times already, as in BLF; None when unknown); times are shown counted
-        from ``display_origin_s``, as the time axis shows them."""
+        from ``display_origin_s``, as the time axis shows them. A session from elsewhere (the
+        shared database) passes its ``labels`` and the ``sink`` that stores their changes
+        (``app.store.ServerLabelSink``); they then never touch the local workspace."""
         self.close_session()
         self.session_key, self.origin_epoch_s, self.traces = key, origin_epoch_s, list(traces)
         self.display_origin_s = display_origin_s
         self.panel.display_origin_s = display_origin_s
-        self.book = LabelBook(key, self.workspace.labels(key), sink=self.workspace)
+        if sink is None:
+            labels, sink = self.workspace.labels(key), self.workspace
+        self.book = LabelBook(key, labels or [], sink=sink)
         self.book.subscribe(self._on_book_changed)
         self.overlay.set_book(self.book)
         self.panel.set_book(self.book)
