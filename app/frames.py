@@ -26,7 +26,8 @@ class FrameTable:
 
     ``data`` is ``uint8`` of shape ``(n, 8)`` when every frame is classic CAN and
     ``(n, 64)`` when any frame is CAN FD; bytes past ``dlc`` are zero. ``channel`` is the
-    bus number as the file gives it (0 when the file names none).
+    0-based bus number as python-can counts it (a file's "channel 1" is bus 0; 0 when the
+    file names none).
     """
 
     timestamp: np.ndarray  # float64 seconds, as the file gives them (see app.timestamps)
