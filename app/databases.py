@@ -108,6 +108,7 @@ def load_database(path: str | Path, channel: int | None = None) -> LoadedDatabas
     database_format = _format_of(path, raw)
     loaded = _load_text(path, raw, database_format, seen=set())
     loaded.channel = channel
+    loaded.warnings.extend(_duplicate_warnings(loaded.db))
     loaded.warnings.extend(_overlap_warnings(loaded.db))
     if not loaded.imports:  # an imported file may change on its own: load those afresh
         _LOADED[key] = loaded
@@ -396,6 +397,28 @@ def _rebuilt(db: Database, messages: list) -> Database:
         autosar_specifics=db.autosar,
         strict=False,
     )
+
+
+def _duplicate_warnings(db: Database) -> list[str]:
+    """Two messages with one name or one ID: lookups by name find only the last one."""
+    warnings = []
+    names: dict[str, int] = {}
+    ids: dict[tuple[int, bool], str] = {}
+    for message in db.messages:
+        names[message.name] = names.get(message.name, 0) + 1
+        key = (message.frame_id, bool(message.is_extended_frame))
+        if key in ids:
+            warnings.append(
+                f"messages {ids[key]} and {message.name} have the same ID 0x{key[0]:X}; "
+                f"frames decode as {message.name}"
+            )
+        ids[key] = message.name
+    warnings.extend(
+        f"{count} messages are named {name}; they decode separately by ID"
+        for name, count in names.items()
+        if count > 1
+    )
+    return warnings
 
 
 def _overlap_warnings(db: Database) -> list[str]:

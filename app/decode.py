@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -497,14 +498,19 @@ def _stable_order(key: np.ndarray) -> np.ndarray:
 
 
 def _match_messages(groups, databases, claimed) -> list:
-    """(database, plan, rows, channel, label) for every message some frames belong to."""
+    """(database, plan, rows, channel, label) for every message some frames belong to.
+
+    The label is the message name, with the ID when the database gives two messages one
+    name, and with the J1939 source address when several senders send the message.
+    """
     work = []
     for database in databases:
         exact, by_pgn = _message_index(database)
+        named = Counter(m.name for m in database.db.messages)
 
         # J1939: one trace per sender when several send the same parameter group.
-        j1939_rows: dict[tuple[int, str], dict[int, list[np.ndarray]]] = {}
-        by_name = {}
+        j1939_rows: dict[tuple[int, int], dict[int, list[np.ndarray]]] = {}
+        j1939_plans: dict[int, tuple[MessagePlan, str]] = {}
         for i, (channel, frame_id, extended, rows) in enumerate(groups):
             if database.channel is not None and database.channel != channel:
                 continue
@@ -515,17 +521,21 @@ def _match_messages(groups, databases, claimed) -> list:
             if plan is None:
                 continue
             claimed[i] = True
+            name = plan.name
+            if named[name] > 1:
+                name = f"{name} (0x{plan.frame_id & ~EXTENDED_FLAG:X})"
             if plan.j1939 and extended:
-                by_name[plan.name] = plan
-                sources = j1939_rows.setdefault((channel, plan.name), {})
+                j1939_plans[id(plan)] = (plan, name)
+                sources = j1939_rows.setdefault((channel, id(plan)), {})
                 sources.setdefault(frame_id & 0xFF, []).append(rows)
             else:
-                work.append((database, plan, rows, channel, plan.name))
-        for (channel, name), sources in j1939_rows.items():
+                work.append((database, plan, rows, channel, name))
+        for (channel, key), sources in j1939_rows.items():
+            plan, name = j1939_plans[key]
             for source, parts in sorted(sources.items()):
                 label = name if len(sources) == 1 else f"{name} (SA 0x{source:02X})"
                 rows = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
-                work.append((database, by_name[name], rows, channel, label))
+                work.append((database, plan, rows, channel, label))
     return work
 
 

@@ -296,3 +296,15 @@ def test_a_range_that_excludes_some_values_is_applied(battery_db):
     temp = trace(decode_frames(frames, [battery_db]), "Temp")
 
     assert temp.valid.tolist() == [False, True] and not temp.extra["range_ignored"]
+
+
+def test_two_messages_with_one_name_give_two_traces(shared_data):
+    database = load_database(shared_data / "cantools-testdata/sym/jopp-6.0.sym")
+    frames = frames_of([(0x22, True, bytes(8)), (0x23, True, bytes(8))])
+
+    result = decode_frames(frames, [database])
+
+    assert any("2 messages are named Message2" in w for w in database.warnings)
+    keys = [t.key for t in result.traces]
+    assert len(keys) == len(set(keys))
+    assert {t.message for t in result.traces} == {"Message2 (0x22)", "Message2 (0x23)"}
