@@ -423,7 +423,7 @@ def decode_frames(
     groups = _group_frames(frames, data_frames)
     claimed = np.zeros(len(groups), bool)
 
-    work = _match_messages(groups, databases, claimed)
+    work = _distinct_labels(_match_messages(groups, databases, claimed))
     total = max(1, len(work))
     for done, (database, plan, rows, channel, label) in enumerate(work):
         report(progress, done, total)
@@ -537,6 +537,17 @@ def _match_messages(groups, databases, claimed) -> list:
                 rows = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
                 work.append((database, plan, rows, channel, label))
     return work
+
+
+def _distinct_labels(work: list) -> list:
+    """Two databases decoding one message name on one channel: name the database too."""
+    seen = Counter((channel, label) for _, _, _, channel, label in work)
+    return [
+        (database, plan, rows, channel, label)
+        if seen[(channel, label)] == 1
+        else (database, plan, rows, channel, f"{label} [{database.path.name}]")
+        for database, plan, rows, channel, label in work
+    ]
 
 
 def _pgn(frame_id: int) -> int:

@@ -308,3 +308,15 @@ def test_two_messages_with_one_name_give_two_traces(shared_data):
     keys = [t.key for t in result.traces]
     assert len(keys) == len(set(keys))
     assert {t.message for t in result.traces} == {"Message2 (0x22)", "Message2 (0x23)"}
+
+
+def test_two_databases_with_one_message_name_give_two_traces(battery_db, tmp_path):
+    other = tmp_path / "other.dbc"
+    other.write_text(BATTERY_DBC.replace("[0|1000]", "[0|900]"))
+    frames = frames_of([(256, False, pack_payload(3600, 0, 0, 0, 0))])
+
+    result = decode_frames(frames, [battery_db, load_database(other)])
+
+    voltages = [t for t in result.traces if t.signal == "PackVoltage"]
+    assert sorted(t.message for t in voltages) == ["Pack [battery.dbc]", "Pack [other.dbc]"]
+    assert len({t.key for t in result.traces}) == len(result.traces)
