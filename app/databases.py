@@ -43,6 +43,8 @@ MESSAGE_RE = re.compile(r"^(\s*BO_\s+)(\d+)(\s+)(\w+)(\s*:)", re.MULTILINE)
 DIGIT_SIGNAL_RE = re.compile(
     r"^(\s*SG_\s+)(\d\w*[A-Za-z_]\w*)(?=\s+(?:m\d+M?|M)?\s*:)", re.MULTILINE
 )
+# BO_ 1280 2ndMotorStatus: 8 MCU   (message names are only written here)
+DIGIT_MESSAGE_RE = re.compile(r"^(\s*BO_\s+\d+\s+)(\d\w*[A-Za-z_]\w*)(?=\s*:)", re.MULTILINE)
 # VAL_ 715 GasRegenCmdActiveInv 1 "Inactive" 0 "Active" ;
 VAL_RE = re.compile(r"^\s*VAL_\s+(\d+)\s+(\w+)\s[^;]*;[ \t]*\n?", re.MULTILINE)
 # CM_ SG_ 3221225472 TCSOC "Position in frame?";   (comments may span lines)
@@ -248,7 +250,12 @@ def _repair_digit_names(text: str, repairs: list[str]) -> str:
         new = f"_{name}"
         text = re.sub(rf"(?<![\w.]){re.escape(name)}(?!\w)", new, text)
         repairs.append(f"signal {name} starts with a digit; renamed {new}")
-    return text
+
+    def rename_message(match: re.Match) -> str:
+        repairs.append(f"message {match.group(2)} starts with a digit; renamed _{match.group(2)}")
+        return f"{match.group(1)}_{match.group(2)}"
+
+    return DIGIT_MESSAGE_RE.sub(rename_message, text)
 
 
 def _repair_extended_ids(text: str, repairs: list[str]) -> str:

@@ -30,6 +30,19 @@ def test_signal_names_starting_with_a_digit_are_renamed(tmp_path):
     assert any("1stGearRatio" in r and "digit" in r for r in loaded.repairs)
 
 
+def test_message_names_starting_with_a_digit_are_renamed(tmp_path):
+    path = tmp_path / "digits.dbc"
+    path.write_text(
+        HEADER + 'BO_ 1280 2ndMotor: 8 ECU\n SG_ Rpm : 0|16@1+ (1,0) [0|0] "rpm" ECU\n'
+        'CM_ BO_ 1280 "the rear motor";\n'
+    )
+
+    loaded = load_database(path)
+
+    assert loaded.db.get_message_by_frame_id(1280).name == "_2ndMotor"
+    assert any("message 2ndMotor starts with a digit" in r for r in loaded.repairs)
+
+
 def test_a_dbc_that_only_imports_says_so(tmp_path):
     (tmp_path / "common.dbc").write_text(
         HEADER + 'BO_ 200 Pack: 8 ECU\n SG_ Volts : 0|16@1+ (0.1,0) [0|1000] "V" ECU\n'
