@@ -51,6 +51,9 @@ VAL_RE = re.compile(r"^\s*VAL_\s+(\d+)\s+(\w+)\s[^;]*;[ \t]*\n?", re.MULTILINE)
 COMMENT_SG_RE = re.compile(r'^\s*CM_\s+SG_\s+(\d+)\s+(\w+)\s+"(?:[^"\\]|\\.)*"\s*;[ \t]*\n?', re.M)
 # Mux=S_VIFC_GET_POWER_MODE 0,8 DFh   (SYM hex values that begin with a letter)
 SYM_HEX_RE = re.compile(r"^(Mux=\S+\s+\d+,\d+\s+)([0-9A-Fa-f]+)h\b", re.MULTILINE)
+# DBC: "Invalid syntax at line 5, column 9: "BO_ 100 >>!<<1Msg: 8 A""
+SYNTAX_LINE_RE = re.compile(r"Invalid syntax at line (\d+)")
+MAX_DROPPED_LINES = 40
 SYM_VERSION_RE = re.compile(r"^FormatVersion=(\d+\.\d+)", re.MULTILINE)
 
 
@@ -184,6 +187,8 @@ def _load_text(path: Path, raw: bytes, database_format: str, seen: set) -> Loade
         text = _repair_text(text, database_format, repairs, errors[-1])
         db, mode, more_errors = _try_load(text, database_format)
         errors.extend(more_errors)
+        if db is None and database_format == "dbc":
+            text, db = _drop_bad_lines(text, repairs, more_errors[-1])
         if db is None:
             detail = "; ".join(dict.fromkeys(_short(e) for e in errors))
             raise DatabaseError(
@@ -210,6 +215,34 @@ def _decode_text(raw: bytes, repairs: list[str]) -> str:
     except UnicodeDecodeError as exc:
         repairs.append(f"text is not UTF-8 (byte {exc.start}); read as cp1252")
         return raw.decode("cp1252")
+
+
+def _drop_bad_lines(text: str, repairs: list[str], error: str) -> tuple[str, Database | None]:
+    """The last resort: leave out, one at a time, the lines cantools cannot parse.
+
+    Each dropped line is a repair of its own, with its number and text; after
+    ``MAX_DROPPED_LINES`` the file is given up on.
+    """
+    lines = text.splitlines(keepends=True)
+    dropped = []
+    for _ in range(MAX_DROPPED_LINES):
+        where = SYNTAX_LINE_RE.search(error)
+        if where is None or not 1 <= int(where.group(1)) <= len(lines):
+            return text, None
+        number = int(where.group(1))
+        dropped.append(f"line {number}: {lines[number - 1].strip()[:80]}")
+        lines[number - 1] = "\n"  # keep the numbering of the lines after it
+        text = "".join(lines)
+        try:
+            db = cantools.database.load_string(text, "dbc", strict=False)
+        except Exception as exc:  # noqa: BLE001 - cantools raises many kinds for bad text
+            error = str(exc)
+            continue
+        if not db.messages:
+            return text, None  # nothing usable was left
+        repairs.extend(f"left out a line cantools cannot parse, {d}" for d in dropped)
+        return text, db
+    return text, None
 
 
 def _try_load(text: str, database_format: str) -> tuple[Database | None, str, list[str]]:

@@ -127,3 +127,19 @@ def test_an_unchanged_file_is_parsed_once(tmp_path):
     assert second.db is first.db and (first.channel, second.channel) == (None, 2)
     assert first.warnings == []
     assert [m.name for m in third.db.messages] == ["N"]
+
+
+def test_lines_cantools_cannot_parse_are_left_out_and_the_rest_loads(tmp_path):
+    path = tmp_path / "broken.dbc"
+    path.write_text(
+        HEADER + 'BO_ 10 Good: 8 ECU\n SG_ Volts : 0|16@1+ (0.1,0) [0|1000] "V" ECU\n'
+        ' SG_ Broken : 16|8@1+ (1,0) [0|255] "" ECU this is not dbc @@\n'
+        ' SG_ Amps : 24|16@1- (0.1,0) [-500|500] "A" ECU\n'
+    )
+
+    loaded = load_database(path)
+
+    assert loaded.mode == "repaired"
+    names = [s.name for s in loaded.db.get_message_by_name("Good").signals]
+    assert sorted(names) == ["Amps", "Volts"]
+    assert any("line 7" in r and "Broken" in r for r in loaded.repairs)
