@@ -304,8 +304,11 @@ OTHER_CIRCUITS = {"mains", "ac", "coil", "dcdc", "charger", "chg", "module", "is
 
 
 def _words(name: str) -> list[str]:
+    """Lower-case words of a signal name, also without trailing numbers ("Max332" gives
+    "max332" and "max": Tesla's names end in their message ID)."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+    words = [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+    return words + [bare for w in words if (bare := w.rstrip("0123456789")) and bare != w]
 
 
 def _guess_roles(traces: Sequence[Trace], database_name: str) -> list[str]:
@@ -350,7 +353,7 @@ def _number_in(name: str) -> int | None:
 def _candidates(trace: Trace) -> list[tuple[str, int]]:
     """(role, score) pairs this trace could play; higher scores are likelier."""
     words = set(_words(trace.signal))
-    joined = "".join(_words(trace.signal))
+    joined = "".join(re.split(r"[^a-z0-9]+", trace.signal.lower()))
     unit = trace.unit.strip().lower()
     measured = not (words & NOT_MEASURED)
     battery = bool(words & BATTERY_WORDS)
