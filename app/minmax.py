@@ -3,10 +3,10 @@
 A plot column of one pixel can show at most a vertical stroke from the lowest to the highest
 value that falls in it. :class:`MinMaxPyramid` precomputes, once per trace, the minimum and the
 maximum of every bucket of ``BASE_BUCKET`` samples, then of every ``FACTOR`` such buckets, and so
-on. Drawing a visible time range at a width of ``columns`` pixels then picks the coarsest level
-that still gives at least one bucket per column and returns two points per bucket: two to four
-points per pixel column whatever the trace's length, and every peak still visible. A range of
-fewer than ``BASE_BUCKET`` samples per column is drawn from the samples themselves.
+on. Drawing a visible time range at a width of ``columns`` pixels then picks the finest level
+that gives at most one bucket per column and returns two points per bucket (its minimum and
+maximum): about two points per pixel column whatever the trace's length, and every peak still
+visible. A range of at most two samples per column is drawn from the samples themselves.
 
 Invalid samples (``Trace.valid`` False) are NaN in the summary: a bucket with no valid sample
 gives NaN points, which plots draw as gaps (``connect="finite"``), and the valid minimum and
@@ -80,8 +80,8 @@ class MinMaxPyramid:
         """Points to draw for the time range ``[t0, t1]`` at ``columns`` pixels of width.
 
         Returns ``(x, y)``: the raw samples when they are few enough (at most two per column),
-        otherwise two points (minimum, maximum) per bucket of the coarsest level that still has
-        a bucket per column. NaN in ``y`` marks a gap.
+        otherwise two points (minimum, maximum) per bucket of the finest level with at most one
+        bucket per column. NaN in ``y`` marks a gap.
         """
         i0, i1 = self.index_range(t0, t1)
         count = i1 - i0
@@ -89,9 +89,7 @@ class MinMaxPyramid:
         if count <= 2 * columns or not self.levels:
             return self.time_s[i0:i1], self.values[i0:i1]
 
-        level = self._level_for(count / columns)
-        if level is None:
-            return self.time_s[i0:i1], self.values[i0:i1]
+        level = self._level_at_least(count / columns)
         b0 = i0 // level.bucket
         b1 = -(-i1 // level.bucket)
         starts = np.arange(b0, b1) * level.bucket
@@ -137,6 +135,14 @@ class MinMaxPyramid:
             mins.append(float(np.fmin.reduce(inner_min)))
             maxs.append(float(np.fmax.reduce(inner_max)))
         self._collect_range(b1 * level.bucket, i1, mins, maxs)
+
+    def _level_at_least(self, samples_per_column: float) -> Level:
+        """The finest level whose bucket spans at least ``samples_per_column`` samples: at most
+        one bucket per pixel column, so each column gets one vertical stroke."""
+        for level in self.levels:
+            if level.bucket >= samples_per_column:
+                return level
+        return self.levels[-1]
 
     def _level_for(self, samples_per_column: float) -> Level | None:
         """The coarsest level whose bucket is at most ``samples_per_column`` samples."""

@@ -21,6 +21,17 @@ def run_gui(options) -> int:
     """Open the main window; then the demo, or the captures named on the command line."""
     logs.configure()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = start_gui(options)
+    if os.environ.get("EVBM_EXIT_AFTER_FIRST_WINDOW") == "1":  # start-up timing, tests/packaging
+        QTimer.singleShot(0, lambda: _quit_after_painting(app, window))
+    return app.exec()
+
+
+def start_gui(options):
+    """Everything ``run_gui`` does before it runs the event loop: the application's name and
+    icon, the error route, the main window, and the first capture to open (queued, so the
+    window paints first). Returns the window; tests drive it from here."""
+    app = QApplication.instance()
     app.setApplicationName("EV Battery Monitor")
     app.setOrganizationName("ev-battery-monitor")
     icon = _icon()
@@ -37,8 +48,6 @@ def run_gui(options) -> int:
     install_exception_hooks(window.notifications)
     window.show()
     log.info("window opened")
-    if os.environ.get("EVBM_EXIT_AFTER_FIRST_WINDOW") == "1":  # start-up timing, tests/packaging
-        QTimer.singleShot(0, lambda: _quit_after_painting(app, window))
     databases = [Path(d) for d in getattr(options, "dbc", []) or []] or None
     if getattr(options, "demo", False):
         QTimer.singleShot(0, window.open_demo)
@@ -48,7 +57,7 @@ def run_gui(options) -> int:
         window.notifications.notify(
             "info", "The shared database connection is chosen in the Database menu."
         )
-    return app.exec()
+    return window
 
 
 def _quit_after_painting(app: QApplication, window) -> None:

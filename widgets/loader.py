@@ -114,6 +114,7 @@ class SessionLoader(QObject):
     """Starts loads, one at a time; a new load cancels the one running."""
 
     progressed = Signal(str, int, int)
+    stopped = Signal()  # the background work has ended; finished/cancelled/failed follows
     finished = Signal(object)
     cancelled = Signal()
     failed = Signal(object, str)
@@ -170,14 +171,17 @@ class SessionLoader(QObject):
 
     def _on_worker_finished(self, result: LoadResult) -> None:
         self._cleanup()
+        self.stopped.emit()
         self.finished.emit(result)
 
     def _on_worker_cancelled(self) -> None:
         self._cleanup()
+        self.stopped.emit()
         self.cancelled.emit()
 
     def _on_worker_failed(self, error: BaseException, details: str) -> None:
         self._cleanup()
+        self.stopped.emit()
         self.failed.emit(error, details)
 
 

@@ -15,6 +15,11 @@ import pyqtgraph as pg
 from app.minmax import MinMaxPyramid
 from app.traces import Trace
 
+# Sparse traces draw thick enough to read from a step away; dense ones (a stroke in nearly
+# every pixel column) draw with Qt's fast one-pixel pen, several times cheaper to fill.
+THICK_PX = 1.6
+THIN_PX = 1.0
+
 
 class TraceCurve:
     def __init__(self, trace: Trace, pyramid: MinMaxPyramid, colour: str, explicit_colour=False):
@@ -23,7 +28,8 @@ class TraceCurve:
         self.colour = colour
         self.explicit_colour = explicit_colour  # chosen by the technician: survives a theme
         self.item = pg.PlotCurveItem(antialias=False, connect="finite")
-        self.item.setPen(pg.mkPen(colour, width=1.5))
+        self.width_px = THICK_PX
+        self.item.setPen(pg.mkPen(colour, width=self.width_px))
         self.item.setZValue(10)
         self.points_drawn = 0
 
@@ -42,13 +48,19 @@ class TraceCurve:
     def set_colour(self, colour: str, explicit: bool = False) -> None:
         self.colour = colour
         self.explicit_colour = explicit or self.explicit_colour
-        self.item.setPen(pg.mkPen(colour, width=1.5))
+        self.item.setPen(pg.mkPen(colour, width=self.width_px))
+
+    def _set_width(self, width_px: float) -> None:
+        if width_px != self.width_px:
+            self.width_px = width_px
+            self.item.setPen(pg.mkPen(self.colour, width=width_px))
 
     def refresh(self, t0: float, t1: float, columns: int) -> None:
         x, y = self.pyramid.view(t0, t1, columns)
         if self.trace.is_enum and len(x) > 1:
             x, y = _steps(x, y)
         self.points_drawn = len(x)
+        self._set_width(THIN_PX if len(x) > columns // 2 else THICK_PX)
         self.item.setData(x, y, connect="finite")
 
     def value_range(self, t0: float, t1: float) -> tuple[float, float] | None:
