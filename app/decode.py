@@ -271,6 +271,13 @@ def _signal_plan(signal) -> SignalPlan:
     )
 
 
+def _physical_choices(signal: SignalPlan) -> dict[float, str] | None:
+    """A value table keyed by physical value, as traces carry it (the DBC keys it by raw)."""
+    if not signal.choices:
+        return None
+    return {raw * signal.scale + signal.offset: name for raw, name in signal.choices.items()}
+
+
 def _not_available(signal, length: int, float_bits: int, choices) -> tuple[int, ...]:
     """Raw values that say "no measurement" rather than measure something.
 
@@ -699,7 +706,7 @@ class _Context:
                 unit=signal.unit,
                 minimum=signal.minimum,
                 maximum=signal.maximum,
-                choices=signal.choices,
+                choices=_physical_choices(signal),
                 comment=signal.comment,
                 extra={
                     "range_ignored": range_ignored,

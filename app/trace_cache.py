@@ -374,7 +374,7 @@ def _rebuild(entry: dict, time_s, values, valid) -> Trace:
         unit=entry.get("unit") or "",
         minimum=entry.get("minimum"),
         maximum=entry.get("maximum"),
-        choices={int(k): v for k, v in choices.items()} if choices else None,
+        choices={float(k): v for k, v in choices.items()} if choices else None,
         role=entry.get("role"),
         comment=entry.get("comment") or "",
         extra=entry.get("extra") or {},

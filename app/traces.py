@@ -31,7 +31,7 @@ class Trace:
     unit: str = ""
     minimum: float | None = None
     maximum: float | None = None
-    choices: dict[int, str] | None = None  # value table: raw integer -> name
+    choices: dict[float, str] | None = None  # value table: physical value -> name
     role: str | None = None  # battery role, e.g. "pack_voltage" or "cell_voltage:37"
     comment: str = ""
     extra: dict = field(default_factory=dict)
@@ -63,4 +63,15 @@ class Trace:
         """The value-table name for ``value``, if the signal has one."""
         if not self.choices or not np.isfinite(value):
             return None
-        return self.choices.get(int(round(value)))
+        return choice_name(self.choices, value)
+
+
+def choice_name(choices: dict[float, str], value: float) -> str | None:
+    """The name of ``value`` in a physical-valued table, tolerating float rounding."""
+    name = choices.get(value)
+    if name is not None:
+        return name
+    for key, name in choices.items():
+        if abs(key - value) <= 1e-9 * max(1.0, abs(key)):
+            return name
+    return None

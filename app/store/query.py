@@ -71,7 +71,7 @@ class StoredTrace:
     invalid_count: int
     minimum: float | None
     maximum: float | None
-    choices: dict[int, str] | None
+    choices: dict[float, str] | None
     comment: str
 
     @property
@@ -154,7 +154,7 @@ def session_traces(conn: psycopg.Connection, session_id: int) -> list[StoredTrac
     traces = []
     for row in rows:
         choices = _json(row[10])
-        choices = {int(k): v for k, v in choices.items()} if choices else None
+        choices = {float(k): v for k, v in choices.items()} if choices else None
         traces.append(StoredTrace(*row[:10], choices=choices, comment=row[11]))
     return traces
 

@@ -193,7 +193,9 @@ def test_i3_validity_follows_the_database(shared_data):
     assert seconds.extra["range_ignored"] and seconds.valid.all()
     dc_volts = by_name["DC_Chg_Volts"]
     assert set(dc_volts.values) == {1022.0} and not dc_volts.valid.any()
-    assert dc_volts.choices[511] == "Invalid"  # value tables stay keyed by raw value
+    # the table is keyed by physical value: raw 511 at scale 2 is 1022 V, named "Invalid"
+    assert dc_volts.choices[1022.0] == "Invalid"
+    assert dc_volts.label_for(1022.0) == "Invalid" and dc_volts.label_for(511.0) is None
     current = by_name["Battery_Current"]
     assert not current.extra["range_ignored"]
     assert current.valid.tolist() == (current.values >= 0).tolist()

@@ -8,6 +8,8 @@ import time
 import numpy as np
 import pyqtgraph as pg
 
+from app.traces import choice_name
+
 RELATIVE, WALL_CLOCK = "relative", "wall-clock"
 
 
@@ -136,9 +138,9 @@ def format_wall_clock(epoch_s: float, spacing_s: float = 1.0) -> str:
 
 
 class EnumAxis(pg.AxisItem):
-    """A Y axis that shows the names of a value table at their raw values."""
+    """A Y axis that shows the names of a value table at their (physical) values."""
 
-    def __init__(self, orientation: str, choices: dict[int, str], **kwargs):
+    def __init__(self, orientation: str, choices: dict[float, str], **kwargs):
         super().__init__(orientation, **kwargs)
         self.choices = dict(sorted(choices.items()))
 
@@ -149,4 +151,4 @@ class EnumAxis(pg.AxisItem):
         return [(1.0, shown)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
-        return [self.choices.get(int(round(v)), f"{v:g}") for v in values]
+        return [choice_name(self.choices, v) or f"{v:g}" for v in values]
