@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.store.labels import ServerLabelSink
 from app.store.view import OVERVIEW_PX, ServerSummary
 from app.traces import Trace
 from widgets.connection_dialog import ConnectionDialog, StoreJob
@@ -183,6 +184,7 @@ class StoreController:
         self._detail_job: StoreJob | None = None
         self._summaries: dict[str, ServerSummary] = {}
         self._session_id: int | None = None
+        self.label_sink: ServerLabelSink | None = None
         self._wanted: tuple[float, float, int] | None = None
         self._detail_timer = QTimer(window, singleShot=True, interval=DETAIL_DELAY_MS)
         self._detail_timer.timeout.connect(self._on_detail_timer_timeout)
@@ -208,10 +210,11 @@ class StoreController:
     def _on_session_read(self, result) -> None:
         from widgets.first_view import first_view
 
-        session, traces, pyramids = result
-        # the capture shown until now goes, with its labels: they must not be drawn over a
-        # database session (labels of database sessions are not wired to the window yet)
-        self.window._close_session()
+        session, traces, pyramids, sink, labels = result
+        self.window._close_session()  # the capture shown until now goes, with its labels
+        if self.label_sink is not None:
+            self.label_sink.conn.close()
+        self.label_sink = sink
         self._session_id = session.id
         self._summaries = {k: p for k, p in pyramids.items() if isinstance(p, ServerSummary)}
         for summary in self._summaries.values():
@@ -224,6 +227,15 @@ class StoreController:
         stack.zoom_to_fit()
         self.window.central.setCurrentWidget(stack)
         self.window.setWindowTitle(f"{session.name} ({session.vehicle}) — EV Battery Monitor")
+        # labels made now are written to the server as they are made, with their versions
+        self.window.labels.open_session(
+            session.source_sha256,
+            stack.wall_offset_s,
+            traces,
+            stack.origin_s,
+            labels=labels,
+            sink=sink,
+        )
 
     # -- detail of a big session, as the technician zooms
 
@@ -268,18 +280,21 @@ def _fetch_detail(target: str, session_id: int, signal_ids, t0: float, t1: float
 
 
 def _read_session(target: str, session_id: int):
-    """A database session's traces with their min/max pyramids, off the GUI thread: the
-    samples themselves, or for a big session the server's overview of them."""
+    """A database session's traces with their min/max pyramids, off the GUI thread (the
+    samples themselves, or for a big session the server's overview of them), and a label
+    sink with its own connection."""
     from app.minmax import MinMaxPyramid
     from app.store import connect, get_session, read_traces
 
     with connect(target) as conn:
         session = get_session(conn, session_id)
         if session.sample_count > FULL_LOAD_MAX and session.time_start is not None:
-            return (session, *_overview(conn, session))
-        traces = read_traces(conn, session_id)
-    pyramids = {t.key: MinMaxPyramid(t.time_s, t.values, t.valid) for t in traces}
-    return session, traces, pyramids
+            traces, pyramids = _overview(conn, session)
+        else:
+            traces = read_traces(conn, session_id)
+            pyramids = {t.key: MinMaxPyramid(t.time_s, t.values, t.valid) for t in traces}
+    sink = ServerLabelSink(connect(target), session_id)  # kept open for label edits
+    return session, traces, pyramids, sink, sink.load()
 
 
 def _overview(conn, session) -> tuple[list[Trace], dict[str, ServerSummary]]:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.store import LATEST_VERSION, connect, load_profiles, migrate, upload_session
+from app.labels import Label
+from app.store import LATEST_VERSION, connect, load_profiles, migrate, read_labels, upload_session
 from app.store.connection import profiles_file
 from tests.store.helpers import make_upload
 from tests.store.pgserver import SUPERUSER, SUPERUSER_PASSWORD
@@ -107,6 +108,13 @@ def test_the_main_window_gets_a_database_menu_and_opens_a_session(qtbot, admin_c
     qtbot.waitUntil(lambda: window.windowTitle().startswith("drive (car A)"), timeout=60_000)
     shown = window.plot_stack.shown_keys()
     assert shown and set(shown) <= {t.key for t in make_upload().traces}
+
+    # a label made on a database session goes to the server at once, not to the workspace
+    book = window.labels.book
+    made = book.add(Label.by_technician(book.session, 5.0, 9.0, "other"))
+    with connect(admin_conninfo) as other:
+        ((stored, version),) = read_labels(other, result.session_id)
+    assert (stored.id, stored.start_s, version) == (made.id, 5.0, 1)
 
 
 def test_a_big_session_shows_the_servers_summary_and_fetches_detail_on_zoom(
