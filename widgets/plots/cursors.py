@@ -62,6 +62,7 @@ class CursorOverlay(QObject):
         for lines in self._lines.values():
             for line, colour in zip(lines, theme.cursor_colours, strict=True):
                 line.setPen(pg.mkPen(colour, width=1.5))
+                line.label.setColor(colour)
 
     def _ensure_lines(self, plot: TracePlot) -> None:
         if plot in self._lines:

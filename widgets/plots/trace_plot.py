@@ -198,6 +198,8 @@ class TracePlot(pg.PlotWidget):
             )
         item.showGrid(x=True, y=True, alpha=theme.grid_alpha)
         self.legend.setLabelTextColor(theme.plot_foreground)
+        for _sample, label in self.legend.items:
+            label.setText(label.text)  # pyqtgraph only stores the new colour; draw with it
         self.legend.setBrush(pg.mkBrush(theme.plot_background + "90"))
         self._show_current_frame()
 
