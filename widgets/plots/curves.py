@@ -19,6 +19,7 @@ from app.traces import Trace
 # every pixel column) draw with Qt's fast one-pixel pen, several times cheaper to fill.
 THICK_PX = 1.6
 THIN_PX = 1.0
+DOTS_BELOW_POINTS = 64
 
 
 class TraceCurve:
@@ -31,6 +32,10 @@ class TraceCurve:
         self.width_px = THICK_PX
         self.item.setPen(pg.mkPen(colour, width=self.width_px))
         self.item.setZValue(10)
+        # Samples too sparse for a line to show (a trace of one frame) also get a dot each.
+        self.dots = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(colour))
+        self.dots.setZValue(11)
+        self.item.visibleChanged.connect(self._on_item_visible_changed)
         self.points_drawn = 0
 
     @property
@@ -49,6 +54,10 @@ class TraceCurve:
         self.colour = colour
         self.explicit_colour = explicit or self.explicit_colour
         self.item.setPen(pg.mkPen(colour, width=self.width_px))
+        self.dots.setBrush(pg.mkBrush(colour))
+
+    def _on_item_visible_changed(self) -> None:
+        self.dots.setVisible(self.item.isVisible())
 
     def _set_width(self, width_px: float) -> None:
         if width_px != self.width_px:
@@ -62,6 +71,11 @@ class TraceCurve:
         self.points_drawn = len(x)
         self._set_width(THIN_PX if len(x) > columns // 2 else THICK_PX)
         self.item.setData(x, y, connect="finite")
+        if len(x) <= DOTS_BELOW_POINTS:
+            finite = np.isfinite(y)
+            self.dots.setData(x[finite], y[finite])
+        elif len(self.dots.data):
+            self.dots.clear()
 
     def value_range(self, t0: float, t1: float) -> tuple[float, float] | None:
         if not self.visible:

@@ -224,6 +224,7 @@ class TracePlot(pg.PlotWidget):
         for group in self.groups:
             for curve in group.curves:
                 group.viewbox.removeItem(curve.item)
+                group.viewbox.removeItem(curve.dots)
                 self.legend.removeItem(curve.item)
             if group.viewbox is not self.main_viewbox:
                 self.scene().removeItem(group.viewbox)
@@ -243,6 +244,7 @@ class TracePlot(pg.PlotWidget):
                 self.groups.append(group)
             group.curves.append(curve)
             group.viewbox.addItem(curve.item)
+            group.viewbox.addItem(curve.dots)
             self.legend.addItem(curve.item, curve.name())
 
         self._layout_spacers()
