@@ -198,3 +198,17 @@ def test_cancel_stops_a_load_and_the_window_stays_usable(qtbot, window, savvycan
     assert "cancelled" in window.notifications.history[-1].text.lower()
     open_and_wait(qtbot, window, savvycan[0], [savvycan[1]])
     assert window.result is not None
+
+
+def test_recent_captures_reopen_from_the_file_menu_and_the_welcome_page(qtbot, window, savvycan):
+    open_and_wait(qtbot, window, savvycan[0], [savvycan[1]])
+    file_menu = window.menu("&File")
+    file_menu.aboutToShow.emit()  # what opening the menu does
+
+    recent = next(a.menu() for a in file_menu.actions() if a.text() == "Open &recent")
+    entry = next(a for a in recent.actions() if a.text() == str(savvycan[0].resolve()))
+    with qtbot.waitSignal(window.session_opened, timeout=60_000) as opened:
+        entry.trigger()
+    assert opened.args[0].request.capture_path == savvycan[0].resolve()
+    window.welcome.refresh()
+    assert window.welcome.recent.item(0).text() == str(savvycan[0].resolve())
