@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from widgets.settings import Settings
 
@@ -32,7 +39,7 @@ class WelcomePage(QWidget):
         demo_button.clicked.connect(self.demo_requested)
         self.recent = QListWidget()
         self.recent.setMaximumHeight(220)
-        self.recent.itemActivated.connect(lambda item: self.recent_requested.emit(item.text()))
+        self.recent.itemActivated.connect(self._on_recent_item_activated)
 
         column = QVBoxLayout()
         column.addWidget(title)
@@ -46,7 +53,8 @@ class WelcomePage(QWidget):
         column.addStretch(1)
         box = QWidget()
         box.setLayout(column)
-        box.setMaximumWidth(620)
+        box.setMinimumWidth(620)
+        box.setMaximumWidth(760)
         outer = QVBoxLayout(self)
         outer.addSpacing(60)
         outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -55,7 +63,13 @@ class WelcomePage(QWidget):
     def refresh(self) -> None:
         self.recent.clear()
         for path in self.settings.recent_captures():
-            self.recent.addItem(str(Path(path)))
+            item = QListWidgetItem(f"{Path(path).name}    —    {Path(path).parent}")
+            item.setData(Qt.ItemDataRole.UserRole, str(path))
+            item.setToolTip(str(path))
+            self.recent.addItem(item)
+
+    def _on_recent_item_activated(self, item: QListWidgetItem) -> None:
+        self.recent_requested.emit(item.data(Qt.ItemDataRole.UserRole))
 
     def showEvent(self, event):  # noqa: N802 (Qt's name)
         self.refresh()

@@ -211,4 +211,6 @@ def test_recent_captures_reopen_from_the_file_menu_and_the_welcome_page(qtbot, w
         entry.trigger()
     assert opened.args[0].request.capture_path == savvycan[0].resolve()
     window.welcome.refresh()
-    assert window.welcome.recent.item(0).text() == str(savvycan[0].resolve())
+    first = window.welcome.recent.item(0)
+    assert first.data(Qt.ItemDataRole.UserRole) == str(savvycan[0].resolve())
+    assert first.text().startswith(savvycan[0].name)
