@@ -31,7 +31,7 @@ def _layout_path(key: str) -> Path:
 def save_layout(key: str, layout: dict) -> None:
     _layout_path(key)  # the same check of the key as before
     shared_workspace().save_layout(key, layout)
-    log.info("saved the plot layout of %s", key)
+    log.debug("saved the plot layout of %s", key)
 
 
 def load_layout(key: str) -> dict | None:

@@ -23,12 +23,21 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
 from app import __version__, paths
 from app.paths import shipped_dir
 from widgets import layout_store
-from widgets.actions import build_actions
+from widgets.actions import ACTIONS, build_actions
 from widgets.database_picker import DATABASE_SUFFIXES, DatabasePicker
 from widgets.first_view import first_view
 from widgets.fleet_view import install_store
@@ -307,8 +316,6 @@ class MainWindow(QMainWindow):
     # Building ----------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        from PySide6.QtWidgets import QStackedWidget
-
         self.central = QStackedWidget()
         self.central.addWidget(self.welcome)
         self.central.addWidget(self.plot_stack)
@@ -326,8 +333,6 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.progress)
 
     def _build_toolbar(self) -> None:
-        from widgets.actions import ACTIONS
-
         self.toolbar = self.addToolBar("Main")
         self.toolbar.setObjectName("toolbar_main")
         self.toolbar.setMovable(False)
@@ -352,8 +357,6 @@ class MainWindow(QMainWindow):
         self.menu("&File").aboutToShow.connect(self._on_file_menu_about_to_show)
 
     def _apply_theme(self) -> None:
-        from PySide6.QtWidgets import QApplication
-
         apply_palette(QApplication.instance(), self.theme)
         self.plot_stack.apply_theme(self.theme)
         self.cursors.apply_theme(self.theme)
