@@ -11,7 +11,7 @@ A trace cache, when given, is any object with ``get(key) -> list[Trace] | None``
 order given, and :data:`DECODER_VERSION`. On a hit the traces are not decoded again and
 ``decoded`` is None. If the cache also has ``get_capture(key, path)`` and
 ``put_capture(key, capture)``, the capture's frames come from it too, and the capture file is
-only hashed, not parsed.
+only hashed, not parsed (nor hashed, when the cache remembers the hash of the unchanged file).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def load_session(
     report(progress, 0, PROGRESS_TOTAL)
     databases = load_databases(list(database_paths))
     warnings = _database_warnings(databases)
-    key = cache_key(capture_path, databases) if cache is not None else None
+    key = cache_key(capture_path, databases, cache) if cache is not None else None
 
     capture = _cached_capture(cache, key, capture_path)
     if capture is None:
@@ -105,10 +105,17 @@ def load_session(
     return LoadedSession(capture, databases, decoded, traces, warnings, decoded is None, key)
 
 
-def cache_key(capture_path: str | Path, databases: Sequence[LoadedDatabase]) -> CacheKey:
-    """The trace-cache key of a capture decoded with these databases."""
+def cache_key(
+    capture_path: str | Path, databases: Sequence[LoadedDatabase], cache=None
+) -> CacheKey:
+    """The trace-cache key of a capture decoded with these databases. A cache with
+    ``capture_sha256(path, hash_file)`` may remember the capture's hash from an earlier open."""
+    if hasattr(cache, "capture_sha256"):
+        capture_sha256 = cache.capture_sha256(capture_path, file_sha256)
+    else:
+        capture_sha256 = file_sha256(capture_path)
     return CacheKey(
-        capture_sha256=file_sha256(capture_path),
+        capture_sha256=capture_sha256,
         database_sha256s=tuple(database.sha256 for database in databases),
         decoder_version=DECODER_VERSION,
     )
