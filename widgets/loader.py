@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -128,6 +130,16 @@ class SessionLoader(QObject):
     def busy(self) -> bool:
         return self._thread is not None
 
+    def warm_up(self) -> None:
+        """Import the decoding libraries in the background while the window is idle.
+
+        Importing cantools, pyarrow and friends holds the interpreter lock for stretches of a
+        tenth of a second; done on the first load, that shows as a stall while the progress bar
+        runs. Done once shortly after start-up, the first load no longer pays it."""
+        if "app.pipeline" in sys.modules:
+            return
+        threading.Thread(target=_import_pipeline, name="warm-up", daemon=True).start()
+
     def start(self, request: LoadRequest) -> None:
         if self.busy:
             self.cancel()
@@ -183,6 +195,13 @@ class SessionLoader(QObject):
         self._cleanup()
         self.stopped.emit()
         self.failed.emit(error, details)
+
+
+def _import_pipeline() -> None:
+    try:
+        import app.pipeline  # noqa: F401 (imported for its side effect: loaded modules)
+    except Exception as error:  # noqa: BLE001 (the real load will report the same error)
+        log.warning("warm-up import of the decoder failed: %s", error)
 
 
 def _trace_cache():

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 CAPTURE_FILTER = (
     "CAN captures (*.blf *.asc *.log *.trc *.csv *.txt *.mf4 *.MF4 *.gz);;All files (*)"
 )
+WARM_UP_DELAY_MS = 1000  # import the decoder once the window has painted (see SessionLoader)
 MENU_ORDER = ("&File", "&View", "&Measure", "&Labels", "&Database", "&Help")
 
 
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.actions = build_actions(self)
         self._build_toolbar()
+        QTimer.singleShot(WARM_UP_DELAY_MS, self.loader, self.loader.warm_up)
         self._autosave = QTimer(self, singleShot=True, interval=1500)
         self._connect()
         self.actions["light_theme"].setChecked(self.theme.name == "light")
