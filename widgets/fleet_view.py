@@ -188,6 +188,9 @@ class StoreController:
         self._wanted: tuple[float, float, int] | None = None
         self._detail_timer = QTimer(window, singleShot=True, interval=DETAIL_DELAY_MS)
         self._detail_timer.timeout.connect(self._on_detail_timer_timeout)
+        # a capture opened or closed in the window replaces the database session
+        window.session_closing.connect(self._on_window_session_closing)
+        window.session_opened.connect(self._on_window_session_closing)
 
     def _on_connect_action_triggered(self) -> None:
         dialog = ConnectionDialog(self.window, current=self.fleet.target)
@@ -212,8 +215,7 @@ class StoreController:
 
         session, traces, pyramids, sink, labels = result
         self.window._close_session()  # the capture shown until now goes, with its labels
-        if self.label_sink is not None:
-            self.label_sink.conn.close()
+        self._close_label_sink()
         self.label_sink = sink
         self._session_id = session.id
         self._summaries = {k: p for k, p in pyramids.items() if isinstance(p, ServerSummary)}
@@ -237,6 +239,16 @@ class StoreController:
             sink=sink,
         )
 
+    def _close_label_sink(self) -> None:
+        if self.label_sink is not None:
+            self.label_sink.conn.close()
+            self.label_sink = None
+
+    def _on_window_session_closing(self, *_result) -> None:
+        self._close_label_sink()
+        self._session_id = None
+        self._summaries = {}
+
     # -- detail of a big session, as the technician zooms
 
     def _on_detail_needed(self, t0: float, t1: float, columns: int) -> None:
@@ -254,6 +266,9 @@ class StoreController:
             return
         ids = {self.window.plot_stack.traces[k].extra["signal_id"]: k for k in shown}
         (t0, t1, columns), self._wanted = self._wanted, None
+        visible = self.window.plot_stack.visible_range()
+        if visible is None or not np.allclose(visible, (t0, t1), rtol=0, atol=(t1 - t0) * 1e-6):
+            return  # the view moved on (to a range the overview serves): nothing to fetch
         target, session_id = self.fleet.target, self._session_id
         self._detail_job = StoreJob(
             lambda: (_fetch_detail(target, session_id, list(ids), t0, t1, columns), ids, t0, t1),

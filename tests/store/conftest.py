@@ -9,6 +9,8 @@ them in memory (the machine's own keyring is never touched).
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
 
 import keyring
 import keyring.backend
@@ -48,6 +50,9 @@ def pg_server():
         pytest.fail(str(exc), pytrace=False)
     yield server
     server.stop()
+    keep_log = os.environ.get("EVBM_PG_LOG")  # where to keep the server's log, to debug
+    if keep_log:
+        shutil.copy(server.data / "server.log", keep_log)
     server.remove()
 
 

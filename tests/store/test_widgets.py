@@ -142,9 +142,12 @@ def test_a_big_session_shows_the_servers_summary_and_fetches_detail_on_zoom(
     assert all(stack.pyramids[k].detail is None for k in shown)
 
     stack.set_x_range(100.0, 110.0)  # ten seconds: far finer than the overview
-    qtbot.waitUntil(
-        lambda: all(stack.pyramids[k].detail is not None for k in shown), timeout=60_000
-    )
+
+    def covered(key: str) -> bool:
+        d0, d1 = stack.pyramids[key].detail_range
+        return stack.pyramids[key].detail is not None and d0 <= 100.0 and 110.0 <= d1
+
+    qtbot.waitUntil(lambda: all(covered(k) for k in shown), timeout=60_000)
     key = shown[0]
     detail = stack.pyramids[key].detail
     assert detail.source == "raw" and detail.bucket_s < 0.1
