@@ -95,7 +95,8 @@ class CacheKey:
 class TraceCache:
     """``get(key)``/``put(key, traces)`` and ``get_capture``/``put_capture`` over a folder.
 
-    ``key`` is a :class:`CacheKey` or any string (hashed as is). ``hits``, ``misses`` and
+    ``key`` is a :class:`CacheKey` or any string (hashed as is). ``limit_bytes`` bounds the
+    folder (:func:`configured_limit_bytes` by default). ``hits``, ``misses`` and
     ``files_hashed`` count what happened, for tests and logs.
     """
 
@@ -127,7 +128,8 @@ class TraceCache:
     def put(self, key: CacheKey | str, traces: Sequence[Trace]) -> None:
         """Store traces; a cache that cannot be written is logged and otherwise ignored (it
         only costs time next time)."""
-        size = sum(t.values.nbytes + t.valid.nbytes + t.time_s.nbytes for t in traces)
+        axes = {id(t.time_s): t.time_s.nbytes for t in traces}  # each shared axis once
+        size = sum(t.values.nbytes + t.valid.nbytes for t in traces) + sum(axes.values())
         if self._write(self.path_for(key), size, lambda folder: write_traces_entry(traces, folder)):
             log.info("trace cache: %d traces written to %s", len(traces), self.path_for(key).name)
 

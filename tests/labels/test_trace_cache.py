@@ -218,8 +218,11 @@ def test_a_half_written_entry_is_never_read(tmp_path, i3_session):
     assert cache.get("capture") is None
     old = leftover.stat().st_mtime - 2 * 3600
     os.utime(leftover, (old, old))
+    version_1 = cache.folder / f"{'0' * 64}.parquet"  # an entry of the Parquet cache
+    version_1.write_bytes(b"PAR1")
     cache.put("capture", i3_session.traces[:2])
     assert not leftover.exists(), "a dead writer's folder goes at the next write"
+    assert not version_1.exists(), "and so do entries no version reads any more"
     assert len(cache.get("capture")) == 2
 
 
@@ -248,7 +251,7 @@ def test_the_size_limit_is_configurable_and_entries_over_it_are_not_stored(
 ):
     assert configured_limit_bytes() == 5 * 10**9
     traces = i3_session.traces
-    total = sum(t.nbytes for t in traces)
+    total = sum(t.values.nbytes for t in traces)  # less than the entry holds
     monkeypatch.setenv("EVBM_TRACE_CACHE_LIMIT_GB", f"{total / 2 / 1e9:.9f}")
     cache = TraceCache(tmp_path / "cache")
     assert cache.limit_bytes == pytest.approx(total / 2, abs=1)
