@@ -214,7 +214,9 @@ class TracePlot(pg.PlotWidget):
 
     def _show_current_frame(self) -> None:
         colour = self.theme.highlight if self.is_current else self.theme.plot_background
-        self.setStyleSheet(f"TracePlot {{ border: 2px solid {colour}; }}")
+        sheet = f"TracePlot {{ border: 2px solid {colour}; }}"
+        if sheet != self.styleSheet():  # restyling a view is costly: only when it changes
+            self.setStyleSheet(sheet)
 
     # Axis groups -------------------------------------------------------------------------
 
