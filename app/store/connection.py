@@ -266,4 +266,6 @@ def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     # libpq prefixes every attempt with 'connection to server at ... failed:'; keep the cause
     cause = lines[0] if lines else text
-    return re.sub(r'^connection to server at "[^"]*" \([^)]*\), port \d+ failed:\s*', "", cause)
+    cause = re.sub(r"^connection failed:\s*", "", cause)
+    cause = re.sub(r'^connection to server at "[^"]*"( \([^)]*\))?, port \d+ failed:\s*', "", cause)
+    return cause
