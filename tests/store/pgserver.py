@@ -111,6 +111,8 @@ class TestServer:
 
     def _make_certificate(self) -> None:
         """A CA and a server certificate for 127.0.0.1/localhost, so verify-full can pass."""
+        if shutil.which("openssl") is None:
+            raise ServerUnavailable("the openssl command is missing (it makes the test CA)")
         root = self.root
         steps = [
             ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"],
