@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -66,6 +67,14 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="bench-workspace-"))
     os.environ["EVBM_HOME"] = str(folder / "home")  # never the user's workspace
+    try:
+        run(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # captures and caches: a few hundred MB
+    return 0
+
+
+def run(args, folder: Path) -> None:
     from app.formats import write_capture
     from app.simulate import SimulationConfig, simulate
     from app.trace_cache import TraceCache
@@ -86,7 +95,6 @@ def main() -> int:
         )
         reopen(capture, database, name, args.repeat, TraceCache(folder / f"cache-{name}"))
     label_save(folder)
-    return 0
 
 
 def reopen(capture: Path, database: Path, name: str, repeat: int, cache) -> None:
