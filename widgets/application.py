@@ -46,6 +46,7 @@ def start_gui(options):
 
     window = MainWindow()
     install_exception_hooks(window.notifications)
+    window.fit_to_screen()
     window.show()
     log.info("window opened")
     databases = [Path(d) for d in getattr(options, "dbc", []) or []] or None

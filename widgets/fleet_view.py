@@ -214,7 +214,7 @@ class StoreController:
         from widgets.first_view import first_view
 
         session, traces, pyramids, sink, labels = result
-        self.window._close_session()  # the capture shown until now goes, with its labels
+        self.window.close_session()  # the capture shown until now goes, with its labels
         self._close_label_sink()
         self.label_sink = sink
         self._session_id = session.id

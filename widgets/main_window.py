@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
                 return False
             databases = picker.chosen()
         databases = [Path(d) for d in databases]
-        self._close_session()
+        self.close_session()
         self.settings.remember_databases(path, [str(d) for d in databases])
         self.settings.add_recent_capture(path)
         self.progress.start(f"Opening {path.name}")
@@ -242,7 +242,8 @@ class MainWindow(QMainWindow):
             "\n".join(details),
         )
 
-    def _close_session(self) -> None:
+    def close_session(self) -> None:
+        """Save the layout and let go of the shown session (labels, cursors, range)."""
         if self.result is None:
             return
         self.save_layout()
@@ -250,6 +251,19 @@ class MainWindow(QMainWindow):
         self.actions["cursors"].setChecked(False)
         self.actions["range"].setChecked(False)
         self.result = None
+
+    def fit_to_screen(self) -> None:
+        """Open at 1600×900 where the screen has room, else fill most of a laptop's screen."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        width = min(1600, int(room.width() * 0.95))
+        height = min(900, int(room.height() * 0.92))
+        self.resize(width, height)
+        frame = self.frameGeometry()
+        frame.moveCenter(room.center())
+        self.move(frame.topLeft())
 
     def layout_state(self) -> dict:
         state = self.plot_stack.layout_state()
