@@ -6,8 +6,22 @@ command line. Only :mod:`app.__main__` may reach into ``widgets`` (lazily, to op
 """
 
 from importlib import metadata as _metadata
+from pathlib import Path as _Path
 
-try:
-    __version__ = _metadata.version("ev-battery-monitor")
-except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed package's version; in a checkout never installed, pyproject.toml's."""
+    try:
+        return _metadata.version("ev-battery-monitor")
+    except _metadata.PackageNotFoundError:
+        import tomllib
+
+        pyproject = _Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            with pyproject.open("rb") as file:
+                return tomllib.load(file)["project"]["version"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
+__version__ = _version()
