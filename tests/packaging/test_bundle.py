@@ -80,8 +80,10 @@ def test_bundle_version_comes_from_its_metadata(built, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"ev-battery-monitor {version}"
     # the number must come from bundled metadata, not the source tree's fallback
+    # (a dist-info from a wheel or a fresh build, an egg-info from an editable install)
     metadata = list(built.folder.rglob("ev_battery_monitor-*.dist-info/METADATA"))
-    assert len(metadata) == 1
+    metadata += list(built.folder.rglob("ev_battery_monitor.egg-info/PKG-INFO"))
+    assert len(metadata) == 1, metadata
     assert f"\nVersion: {version}\n" in metadata[0].read_text(encoding="utf-8")
 
 
