@@ -197,6 +197,11 @@ class TracePlot(pg.PlotWidget):
                 )
             )
         item.showGrid(x=True, y=True, alpha=theme.grid_alpha)
+        for name in ("bottom", "left"):
+            # Grid lines of the finest tick level cost more to blend than the curves do to
+            # draw (pan median 90 -> 36 ms in tests/benchmarks/bench_gui.py); major and
+            # minor lines are enough to read values against.
+            item.getAxis(name).setStyle(maxTickLevel=1)
         self.legend.setLabelTextColor(theme.plot_foreground)
         for _sample, label in self.legend.items:
             label.setText(label.text)  # pyqtgraph only stores the new colour; draw with it
