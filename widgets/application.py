@@ -55,9 +55,7 @@ def start_gui(options):
     elif getattr(options, "captures", None):
         QTimer.singleShot(0, lambda: window.open_capture(options.captures[0], databases))
     if getattr(options, "db", None):
-        window.notifications.notify(
-            "info", "The shared database connection is chosen in the Database menu."
-        )
+        window.store.show_fleet(options.db)
     return window
 
 

@@ -192,11 +192,16 @@ class StoreController:
         window.session_closing.connect(self._on_window_session_closing)
         window.session_opened.connect(self._on_window_session_closing)
 
+    def show_fleet(self, target: str) -> None:
+        """Connect to ``target`` (a profile name or a connection string) and show its fleet,
+        as ``ev-battery-monitor --db TARGET`` asks."""
+        self.fleet.set_target(target)
+        self.dock.show()
+
     def _on_connect_action_triggered(self) -> None:
         dialog = ConnectionDialog(self.window, current=self.fleet.target)
         if dialog.exec():
-            self.fleet.set_target(dialog.profile().name)
-            self.dock.show()
+            self.show_fleet(dialog.profile().name)
 
     def _on_fleet_failed(self, text: str) -> None:
         from widgets.notifications import ERROR

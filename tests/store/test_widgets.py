@@ -156,3 +156,22 @@ def test_a_big_session_shows_the_servers_summary_and_fetches_detail_on_zoom(
     assert detail.count.sum() == np.count_nonzero(inside)
     assert detail.minimum.min() == original.values[inside].min()
     store._detail_job.wait()
+
+
+def test_db_on_the_command_line_opens_the_fleet_of_that_database(qtbot, admin_conninfo):
+    import argparse
+
+    from widgets.application import start_gui
+
+    with connect(admin_conninfo) as conn:
+        migrate(conn, prefer_timescaledb=False)
+        upload_session(conn, make_upload(name="drive", vehicle="car A"))
+
+    window = start_gui(argparse.Namespace(captures=[], dbc=[], demo=False, db=admin_conninfo))
+    qtbot.addWidget(window)
+    fleet = window.store.fleet
+
+    qtbot.waitUntil(lambda: fleet.tree.topLevelItemCount() == 1, timeout=60_000)
+    assert window.store.dock.isVisible()
+    assert fleet.tree.topLevelItem(0).text(0) == "car A"
+    fleet.wait()
