@@ -258,9 +258,15 @@ class MainWindow(QMainWindow):
         if screen is None:
             return
         room = screen.availableGeometry()
-        width = min(1600, int(room.width() * 0.95))
-        height = min(900, int(room.height() * 0.92))
-        self.resize(width, height)
+        if room.width() < 1600 or room.height() < 900:
+            # a laptop screen: use all of it (docks and plots need the room), and give the
+            # plots the height the measurement dock would take
+            self.setGeometry(room)
+            self.resizeDocks([self.measurements_dock], [130], Qt.Orientation.Vertical)
+            self.resizeDocks([self.browser_dock], [300], Qt.Orientation.Horizontal)
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+            return
+        self.resize(1600, 900)
         frame = self.frameGeometry()
         frame.moveCenter(room.center())
         self.move(frame.topLeft())

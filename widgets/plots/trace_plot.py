@@ -110,7 +110,7 @@ class TracePlot(pg.PlotWidget):
         self.legend.sigSampleClicked.connect(self._on_legend_sample_clicked)
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(80)  # five plots and the docks fit a 768-pixel screen
 
         self.main_viewbox.sigXRangeChanged.connect(self._on_viewbox_x_range_changed)
         self.main_viewbox.sigResized.connect(self._on_viewbox_resized)
