@@ -389,3 +389,47 @@ def test_a_session_from_elsewhere_keeps_its_labels_in_its_own_sink(
     assert len(elsewhere.labels(key)) == 2
     assert labels.workspace.labels(key) == [], "the local workspace must not see them"
     elsewhere.close()
+
+
+def test_right_click_on_a_label_offers_accept_and_delete(qtbot, window, i3_charging):
+    from PySide6.QtWidgets import QMenu
+
+    from app.labels import Label
+
+    capture, database = i3_charging
+    key = file_sha256(capture)
+    with Workspace() as workspace:
+        workspace.save_label(Label.from_rule(key, 1.0, 3.0, "cell_imbalance", "spread", 0.7))
+    open_and_wait(qtbot, window, capture, [database])
+    top, _bottom = show_two_plots(window)
+    labels = window.labels
+    (rule,) = labels.book.labels()
+
+    def menu_after_right_click() -> QMenu:
+        where = at_time(top, 2.0)
+        _send(top.viewport(), QEvent.Type.MouseButtonPress, where, Qt.MouseButton.RightButton,
+              Qt.MouseButton.RightButton)  # fmt: skip
+        _send(top.viewport(), QEvent.Type.MouseButtonRelease, where, Qt.MouseButton.RightButton,
+              NO_BUTTON)  # fmt: skip
+        shown = []
+        qtbot.waitUntil(
+            lambda: bool(shown.extend(m for m in window.findChildren(QMenu) if m.isVisible())
+                         or shown),
+        )  # fmt: skip
+        return shown[0]
+
+    menu = menu_after_right_click()
+    actions = {a.text(): a for a in menu.actions() if a.text()}
+    assert list(actions) == ["Edit…", "Zoom to label", "Accept", "Reject", "Delete"]
+    actions["Accept"].trigger()
+    menu.close()
+    assert labels.book.get(rule.id).status == "accepted"
+
+    menu = menu_after_right_click()
+    next(a for a in menu.actions() if a.text() == "Delete").trigger()
+    menu.close()
+    assert rule.id not in labels.book
+    with Workspace() as workspace:
+        assert workspace.labels(key) == []
+    labels.undo()
+    assert labels.book.get(rule.id).status == "accepted"
