@@ -381,7 +381,8 @@ def _require_asammdf(path: Path) -> None:
         import asammdf  # noqa: F401  (optional extra)
     except ImportError as exc:
         raise ExportError(
-            f"{path}: MF4 needs the optional asammdf package (pip install 'ev-battery-monitor[mf4]')"
+            f"{path}: MF4 needs the optional asammdf package "
+            "(pip install 'ev-battery-monitor[mf4]')"
         ) from exc
 
 

@@ -218,7 +218,8 @@ def project_version(root: Path = REPO) -> str:
 
 
 def version_tuple(version: str) -> tuple[int, int, int, int]:
-    """Windows wants four numbers: ``"1.2"`` -> ``(1, 2, 0, 0)``, ``"0.3.1rc1"`` -> ``(0, 3, 1, 0)``."""
+    """Windows wants four numbers: ``"1.2"`` -> ``(1, 2, 0, 0)``,
+    ``"0.3.1rc1"`` -> ``(0, 3, 1, 0)``."""
     from packaging.version import Version  # PyInstaller depends on it
 
     release = list(Version(version).release[:4])

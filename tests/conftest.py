@@ -24,6 +24,20 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def window(qtbot):
+    """The real main window at 1600x900, shown (offscreen) and closed after the test."""
+    from widgets.main_window import MainWindow
+
+    main = MainWindow()
+    qtbot.addWidget(main)
+    main.resize(1600, 900)
+    main.show()
+    qtbot.waitExposed(main)
+    yield main
+    main.close()
+
+
 @pytest.fixture(autouse=True)
 def _private_home(tmp_path_factory, monkeypatch):
     """Every test gets its own workspace, settings and log folder, never the user's."""

@@ -75,7 +75,8 @@ def write_blf(frames: FrameTable, path, compression_level: int = 1) -> None:
         header = FILE_HEADER.pack(
             b"LOGG", FILE_HEADER_SIZE, APPLICATION_ID, 0, 0, 0, 2, 6, 8, 1,
             size, uncompressed_total, n, 0,
-            *epoch_to_systemtime(start if start else None), *epoch_to_systemtime(stop if start else None),
+            *epoch_to_systemtime(start if start else None),
+            *epoch_to_systemtime(stop if start else None),
         )  # fmt: skip
         out.write(header)
 

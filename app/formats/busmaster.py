@@ -15,7 +15,8 @@ START = re.compile(r"^\*\*\*START DATE AND TIME (?P<d>\d+):(?P<mo>\d+):(?P<y>\d+
 # BUSMASTER 2.4: 22:20:14:992 Rx 0 0000021A s 8 FE 36 12 FE 69 05 07 AD
 FRAME = re.compile(
     r"^(?P<h>\d+):(?P<mi>\d+):(?P<s>\d+):(?P<frac>\d+)\s+(?P<dir>Rx|Tx)\s+(?P<ch>\d+)\s+"
-    r"(?P<id>(?:0x)?[0-9A-Fa-f]+)\s+(?P<type>[sSxX]r?)\s+(?P<dlc>\d+)(?P<data>(?:\s+[0-9A-Fa-f]+)*)\s*$"
+    r"(?P<id>(?:0x)?[0-9A-Fa-f]+)\s+(?P<type>[sSxX]r?)\s+(?P<dlc>\d+)"
+    r"(?P<data>(?:\s+[0-9A-Fa-f]+)*)\s*$"
 )
 DAY_S = 86400.0
 

@@ -292,4 +292,5 @@ def _log_parts(frames: FrameTable) -> list:
 def _error_line(frames: FrameTable, i: int) -> bytes:
     data = frames.data[i, : frames.dlc[i]].tobytes().hex().upper()
     channel = max(int(frames.channel[i]), 0)
-    return f"({frames.timestamp[i]:f}) can{channel} {CAN_ERR_FLAG | CAN_ERR_BUSERROR:08X}#{data}\n".encode()
+    ident = CAN_ERR_FLAG | CAN_ERR_BUSERROR
+    return f"({frames.timestamp[i]:f}) can{channel} {ident:08X}#{data}\n".encode()

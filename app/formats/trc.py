@@ -156,5 +156,7 @@ def _row_v2(text: str, state: dict) -> Row | None:
         payload = bytes.fromhex(words[columns["D"]]) if len(words) > columns["D"] else b""
         if len(payload) < length:
             raise BadLine(f"the length is {length} but only {len(payload)} data bytes follow")
-    return Row(timestamp, channel, int(id_text, 16), len(id_text) > 4,
-               length if remote else len(payload), payload, kind in FD_TYPES, False, remote)  # fmt: skip
+    return Row(
+        timestamp, channel, int(id_text, 16), len(id_text) > 4,
+        length if remote else len(payload), payload, kind in FD_TYPES, False, remote,
+    )  # fmt: skip

@@ -167,7 +167,8 @@ def read_frames_for(frame_id: int):
         ('[database]\nfiles = ["x.dbc"]\n[roles]\n"cell_voltage:0" = "A.B"\n', "index from 1"),
         ('[database]\nfiles = ["x.dbc"]\n[roles]\nsoc = "no_dot"\n', "message.signal"),
         (
-            '[database]\nfiles = ["x.dbc"]\n[[series]]\nrole = "soc"\nsignal = "A.B{n}"\ncount = 2\n',
+            '[database]\nfiles = ["x.dbc"]\n'
+            '[[series]]\nrole = "soc"\nsignal = "A.B{n}"\ncount = 2\n',
             "not a numbered role",
         ),
         ("[database\n", "not a readable role mapping"),

@@ -12,19 +12,6 @@ LOAD_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def window(qtbot):
-    from widgets.main_window import MainWindow
-
-    main = MainWindow()
-    qtbot.addWidget(main)
-    main.resize(1600, 900)
-    main.show()
-    qtbot.waitExposed(main)
-    yield main
-    main.close()
-
-
-@pytest.fixture
 def foxbms(shared_data) -> tuple[Path, Path]:
     """The genuine PCAN-Explorer TRC from foxBMS 2 and the foxBMS database."""
     return (

@@ -16,19 +16,6 @@ NO_BUTTON = Qt.MouseButton.NoButton
 MOVE_GAP_MS = 20
 
 
-@pytest.fixture
-def window(qtbot):
-    from widgets.main_window import MainWindow
-
-    main = MainWindow()
-    qtbot.addWidget(main)
-    main.resize(1600, 900)
-    main.show()
-    qtbot.waitExposed(main)
-    yield main
-    main.close()
-
-
 def open_and_wait(qtbot, window, capture, databases):
     opened = []
     window.session_opened.connect(opened.append)

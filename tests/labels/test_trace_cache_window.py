@@ -7,12 +7,12 @@ import numpy as np
 
 from app.trace_cache import TraceCache
 from app.workspace import file_sha256
-from tests.labels.test_label_mode import drag, open_and_wait, show_two_plots, window  # noqa: F401
+from tests.labels.test_label_mode import drag, open_and_wait, show_two_plots
 
 
 def test_the_window_draws_and_exports_cached_traces_without_writing_them(
     qtbot,
-    window,  # noqa: F811 (the fixture, imported)
+    window,
     i3_charging,
     tmp_path,
 ):
